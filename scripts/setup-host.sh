@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Prepares a Debian 12 host for berth, idempotently: installs the Debian packages berth needs
+# (scripts/packages.txt) and starts the libvirt daemons when they are not running.
+# Run as root.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+if [ "$(id -u)" != 0 ]; then
+    echo "setup-host.sh: run as root (sudo $0)" >&2
+    exit 1
+fi
+
+mapfile -t wanted < <(grep -vE '^\s*(#|$)' "$here/packages.txt")
+missing=()
+for package in "${wanted[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup-host: installing ${missing[*]}" >&2
+    apt-get update -q >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The libvirt daemons: through systemd where it runs, started directly otherwise (containers, CI).
+if [ -d /run/systemd/system ]; then
+    systemctl start virtlogd.socket libvirtd.socket libvirtd.service >/dev/null 2>&1 || systemctl start libvirtd
+else
+    pgrep -x virtlogd >/dev/null || virtlogd -d
+    pgrep -x libvirtd >/dev/null || libvirtd -d
+fi
+for _ in $(seq 50); do
+    virsh -q -c qemu:///system version >/dev/null 2>&1 && break
+    sleep 0.2
+done
+virsh -q -c qemu:///system version >/dev/null || { echo "setup-host: libvirtd does not answer on qemu:///system" >&2; exit 1; }
+echo "setup-host: ready (libvirt $(virsh -c qemu:///system version | awk '/Using library/ {print $4}'))" >&2
