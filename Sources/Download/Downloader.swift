@@ -35,6 +35,9 @@ public struct Downloader: Sendable {
         public var maxRedirects: Int
         /// A CA bundle to use instead of the system's.
         public var caBundlePath: String?
+        /// A client certificate and its key (PEM files) for servers that ask for mutual TLS.
+        public var clientCertificatePath: String?
+        public var clientKeyPath: String?
         /// A proxy to use instead of the one the environment names.
         public var proxy: String?
         /// Hosts to reach without a proxy, instead of those `no_proxy` names (`*` for all).
@@ -48,6 +51,8 @@ public struct Downloader: Sendable {
             stallTimeout: Duration = .seconds(60),
             maxRedirects: Int = 10,
             caBundlePath: String? = nil,
+            clientCertificatePath: String? = nil,
+            clientKeyPath: String? = nil,
             proxy: String? = nil,
             noProxy: String? = nil,
             progressInterval: Duration = .milliseconds(100)
@@ -57,6 +62,8 @@ public struct Downloader: Sendable {
             self.stallTimeout = stallTimeout
             self.maxRedirects = maxRedirects
             self.caBundlePath = caBundlePath
+            self.clientCertificatePath = clientCertificatePath
+            self.clientKeyPath = clientKeyPath
             self.proxy = proxy
             self.noProxy = noProxy
             self.progressInterval = progressInterval

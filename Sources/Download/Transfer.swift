@@ -222,6 +222,12 @@ enum Transfer {
             try easy.set(CURLOPT_LOW_SPEED_LIMIT, 1)
             try easy.set(CURLOPT_LOW_SPEED_TIME, max(1, Int(configuration.stallTimeout.seconds.rounded(.up))))
         }
+        if let certificate = configuration.clientCertificatePath {
+            try easy.set(CURLOPT_SSLCERT, certificate)
+        }
+        if let key = configuration.clientKeyPath {
+            try easy.set(CURLOPT_SSLKEY, key)
+        }
         if let caBundle = configuration.caBundlePath {
             try easy.set(CURLOPT_CAINFO, caBundle)
         }

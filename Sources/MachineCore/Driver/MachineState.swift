@@ -1,0 +1,20 @@
+import Libvirt
+
+/// A machine's state, as Docker Machine named them. Always derived from the hypervisor.
+public enum MachineState: String, Codable, Sendable, CaseIterable {
+    case running = "Running"
+    case paused = "Paused"
+    case stopping = "Stopping"
+    case stopped = "Stopped"
+    case error = "Error"
+
+    init(_ domain: DomainState) {
+        switch domain {
+        case .running, .blocked: self = .running
+        case .paused, .suspended: self = .paused
+        case .shuttingDown: self = .stopping
+        case .shutOff: self = .stopped
+        case .crashed, .noState: self = .error
+        }
+    }
+}

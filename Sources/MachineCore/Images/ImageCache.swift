@@ -1,0 +1,117 @@
+import Crypto
+import Download
+import Foundation
+import Guestfs
+import Logging
+
+/// The image cache under the store's `images/` folder. Entries appear atomically: everything is
+/// prepared in a hidden working folder and renamed into place only when verified and inspected.
+public struct ImageCache: Sendable {
+    /// The image `create` uses when not told otherwise.
+    public static let defaultImageName = "berth-docker"
+
+    public let directory: URL
+    let logger: Logger
+
+    public init(store: Store, logger: Logger = Logger(label: "berth.images")) {
+        self.directory = store.imagesDirectory
+        self.logger = logger
+    }
+
+    func folder(_ name: String) -> URL { directory.appendingPathComponent(name) }
+    func entryFile(_ name: String) -> URL { folder(name).appendingPathComponent("image.json") }
+
+    /// The host path of one of an image's files.
+    public func path(of file: CachedImage.File, in image: CachedImage) -> URL {
+        folder(image.name).appendingPathComponent(file.path)
+    }
+
+    public func entry(named name: String) -> CachedImage? {
+        guard let data = FileManager.default.contents(atPath: entryFile(name).path) else { return nil }
+        return try? Store.decoder.decode(CachedImage.self, from: data)
+    }
+
+    public func entries() -> [CachedImage] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        return names.filter { !$0.hasPrefix(".") }.sorted().compactMap(entry(named:))
+    }
+
+    public func remove(named name: String) throws {
+        guard entry(named: name) != nil else {
+            throw BerthError(.image, "no image named \"\(name)\" in the cache; `berth image ls` lists them")
+        }
+        try FileManager.default.removeItem(at: folder(name))
+    }
+
+    /// A hidden working folder inside the cache (same filesystem, so the final rename is atomic).
+    func makeWorkFolder() throws -> URL {
+        try FileSystem.makePrivateDirectory(directory)
+        let work = directory.appendingPathComponent(".work-\(UUID().uuidString.prefix(8))")
+        try FileSystem.makePrivateDirectory(work)
+        return work
+    }
+
+    /// Inspects the disk in `work`, writes the entry file and renames `work` to the entry's folder,
+    /// replacing an older entry of the same name.
+    func commit(work: URL, name: String, source: CachedImage.SourceKind, origin: String, diskFile: String,
+                kernelCommandLine: String?, forceTCG: Bool) async throws -> CachedImage {
+        let diskURL = work.appendingPathComponent(diskFile)
+        let format = try Self.detectFormat(diskURL)
+        let facts: ImageFacts
+        do {
+            facts = try await ImageInspector().inspect(imageAt: diskURL, format: format, extractBootFilesTo: work,
+                                                       forceTCG: forceTCG)
+        } catch {
+            throw BerthError(.image, "cannot inspect the image \(origin): \(error); is it a Linux disk image?", cause: error)
+        }
+        func entry(_ path: String?) throws -> CachedImage.File? {
+            guard let path else { return nil }
+            let url = URL(fileURLWithPath: path)
+            let relative = url.lastPathComponent
+            return CachedImage.File(path: relative, sha256: try Self.sha256(of: work.appendingPathComponent(relative)),
+                                    size: try Self.size(of: work.appendingPathComponent(relative)))
+        }
+        let kernel = try entry(facts.kernelPath)
+        let initrd = try entry(facts.initrdPath)
+        var commandLine = kernelCommandLine
+        if commandLine == nil, kernel != nil {
+            // An imported image with a kernel: boot it directly, with the root filesystem found by label.
+            commandLine = "root=\(Self.rootDevice(facts)) rw console=ttyS0"
+        }
+        let image = CachedImage(
+            name: name, source: source, origin: origin, format: format,
+            disk: .init(path: diskFile, sha256: try Self.sha256(of: diskURL), size: try Self.size(of: diskURL)),
+            kernel: kernel, initrd: initrd, kernelCommandLine: kernel == nil ? nil : commandLine,
+            facts: facts, addedAt: Date())
+        try FileSystem.writeAtomically(try Store.encoder.encode(image), to: work.appendingPathComponent("image.json"))
+        let destination = folder(name)
+        if FileManager.default.fileExists(atPath: destination.path) {
+            try FileManager.default.removeItem(at: destination)
+        }
+        guard rename(work.path, destination.path) == 0 else {
+            throw BerthError(.image, "cannot move the image into the cache at \(destination.path): \(String(cString: strerror(errno)))")
+        }
+        return image
+    }
+
+    static func rootDevice(_ facts: ImageFacts) -> String { "/dev/vda1" }
+
+    static func detectFormat(_ url: URL) throws -> String {
+        let handle = try FileHandle(forReadingFrom: url)
+        defer { try? handle.close() }
+        let magic = try handle.read(upToCount: 4) ?? Data()
+        return magic == Data([0x51, 0x46, 0x49, 0xFB]) ? "qcow2" : "raw"
+    }
+
+    static func sha256(of url: URL) throws -> String {
+        let handle = try FileHandle(forReadingFrom: url)
+        defer { try? handle.close() }
+        var hasher = SHA256()
+        while let chunk = try handle.read(upToCount: 4 << 20), !chunk.isEmpty { hasher.update(data: chunk) }
+        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+
+    static func size(of url: URL) throws -> Int64 {
+        (try FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber)?.int64Value ?? 0
+    }
+}

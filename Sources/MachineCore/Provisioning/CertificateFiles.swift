@@ -1,0 +1,126 @@
+import Foundation
+import X509
+
+/// The store's `certs/` folder: ca.pem, ca-key.pem, cert.pem (client), key.pem (client key).
+public struct StoreCertificateFiles: Sendable, Equatable {
+    public let directory: URL
+
+    public init(directory: URL) {
+        self.directory = directory
+    }
+
+    /// The store's certs folder under a store root (`ROOT/certs`).
+    public init(storeRoot: URL) {
+        self.init(directory: storeRoot.appendingPathComponent("certs", isDirectory: true))
+    }
+
+    public var caCertificate: URL { directory.appendingPathComponent("ca.pem") }
+    public var caPrivateKey: URL { directory.appendingPathComponent("ca-key.pem") }
+    public var clientCertificate: URL { directory.appendingPathComponent("cert.pem") }
+    public var clientPrivateKey: URL { directory.appendingPathComponent("key.pem") }
+
+    /// Loads the CA from ca.pem and ca-key.pem.
+    public func loadCA() throws -> CertificateAuthority {
+        try CertificateAuthority.load(certificateAt: caCertificate, privateKeyAt: caPrivateKey)
+    }
+
+    /// Makes sure the folder (0700), the CA and the client certificate exist, creating what is missing,
+    /// and returns the CA. A client certificate that does not chain to the CA is issued again.
+    @discardableResult
+    public func ensure(now: Date = Date()) throws -> CertificateAuthority {
+        try SecureFile.createDirectory(directory)
+        let fileManager = FileManager.default
+        let ca: CertificateAuthority
+        var createdCA = false
+        if fileManager.fileExists(atPath: caCertificate.path) && fileManager.fileExists(atPath: caPrivateKey.path) {
+            ca = try loadCA()
+        } else {
+            ca = try CertificateAuthority.create(now: now)
+            try SecureFile.write(try ca.privateKeyPEM(), to: caPrivateKey, mode: SecureFile.privateMode)
+            try SecureFile.write(try ca.certificatePEM(), to: caCertificate, mode: SecureFile.publicMode)
+            createdCA = true
+        }
+        if createdCA || !clientCertificateIsValid(for: ca, at: now) {
+            let client = try ca.issueClientCertificate(now: now)
+            try SecureFile.write(try client.privateKeyPEM(), to: clientPrivateKey, mode: SecureFile.privateMode)
+            try SecureFile.write(try client.certificatePEM(), to: clientCertificate, mode: SecureFile.publicMode)
+        }
+        return ca
+    }
+
+    private func clientCertificateIsValid(for ca: CertificateAuthority, at date: Date) -> Bool {
+        guard let pem = try? SecureFile.readText(clientCertificate),
+              let keyPEM = try? SecureFile.readText(clientPrivateKey),
+              let certificate = try? Certificate(pemEncoded: pem),
+              let key = try? Certificate.PrivateKey(pemEncoded: keyPEM)
+        else { return false }
+        return key.publicKey == certificate.publicKey
+            && certificate.issuer == ca.certificate.subject
+            && ca.certificate.publicKey.isValidSignature(certificate.signature, for: certificate)
+            && certificate.notValidBefore <= date && date < certificate.notValidAfter
+    }
+}
+
+/// A machine folder's TLS files: copies of the store's ca.pem, cert.pem and key.pem (what
+/// DOCKER_CERT_PATH points at) plus the machine's server.pem and server-key.pem.
+public struct MachineCertificateFiles: Sendable, Equatable {
+    public let directory: URL
+
+    public init(directory: URL) {
+        self.directory = directory
+    }
+
+    public var caCertificate: URL { directory.appendingPathComponent("ca.pem") }
+    public var clientCertificate: URL { directory.appendingPathComponent("cert.pem") }
+    public var clientPrivateKey: URL { directory.appendingPathComponent("key.pem") }
+    public var serverCertificate: URL { directory.appendingPathComponent("server.pem") }
+    public var serverPrivateKey: URL { directory.appendingPathComponent("server-key.pem") }
+
+    /// Copies the store's CA certificate and client pair into the machine folder (keys 0600, folder 0700).
+    public func copyClientFiles(from store: StoreCertificateFiles) throws {
+        try SecureFile.createDirectory(directory)
+        try SecureFile.copy(store.caCertificate, to: caCertificate, mode: SecureFile.publicMode)
+        try SecureFile.copy(store.clientCertificate, to: clientCertificate, mode: SecureFile.publicMode)
+        try SecureFile.copy(store.clientPrivateKey, to: clientPrivateKey, mode: SecureFile.privateMode)
+    }
+
+    /// Writes server.pem and server-key.pem (0600).
+    public func writeServer(_ server: IssuedCertificate) throws {
+        try SecureFile.createDirectory(directory)
+        try SecureFile.write(try server.privateKeyPEM(), to: serverPrivateKey, mode: SecureFile.privateMode)
+        try SecureFile.write(try server.certificatePEM(), to: serverCertificate, mode: SecureFile.publicMode)
+    }
+
+    /// Reads server.pem and server-key.pem back as PEM text, e.g. for cloud-init's write_files.
+    public func serverPEM() throws -> (certificate: String, privateKey: String) {
+        (try SecureFile.readText(serverCertificate), try SecureFile.readText(serverPrivateKey))
+    }
+
+    /// Makes sure the machine folder has the client files and a server certificate that the CA signed,
+    /// that is in date and that names `ip`; issues a new server certificate otherwise.
+    /// Returns true when it wrote a new server certificate (the guest then needs the new files).
+    @discardableResult
+    public func ensureServerCertificate(
+        store: StoreCertificateFiles, machineName: String, ip: String, now: Date = Date()
+    ) throws -> Bool {
+        let ca = try store.ensure(now: now)
+        try copyClientFiles(from: store)
+        if FileManager.default.fileExists(atPath: serverCertificate.path),
+           FileManager.default.fileExists(atPath: serverPrivateKey.path),
+           let status = try? ca.inspectServerCertificate(at: serverCertificate, ip: ip, at: now),
+           status.isUsable,
+           serverKeyMatchesCertificate() {
+            return false
+        }
+        try writeServer(try ca.issueServerCertificate(machineName: machineName, ip: ip, now: now))
+        return true
+    }
+
+    private func serverKeyMatchesCertificate() -> Bool {
+        guard let (certificatePEM, keyPEM) = try? serverPEM(),
+              let certificate = try? Certificate(pemEncoded: certificatePEM),
+              let key = try? Certificate.PrivateKey(pemEncoded: keyPEM)
+        else { return false }
+        return key.publicKey == certificate.publicKey
+    }
+}
