@@ -45,45 +45,46 @@ public struct ImageCache: Sendable {
 
     /// A hidden working folder inside the cache (same filesystem, so the final rename is atomic).
     func makeWorkFolder() throws -> URL {
-        try FileSystem.makePrivateDirectory(directory)
+        try SecureFile.createDirectory(directory)
         let work = directory.appendingPathComponent(".work-\(UUID().uuidString.prefix(8))")
-        try FileSystem.makePrivateDirectory(work)
+        try SecureFile.createDirectory(work)
         return work
     }
 
     /// Inspects the disk in `work`, writes the entry file and renames `work` to the entry's folder,
-    /// replacing an older entry of the same name.
+    /// replacing an older entry of the same name. A built image brings its kernel and initrd (named in
+    /// its manifest, whose checksums are verified here); any other image has them extracted when it has them.
     func commit(work: URL, name: String, source: CachedImage.SourceKind, origin: String, diskFile: String,
-                kernelCommandLine: String?, forceTCG: Bool) async throws -> CachedImage {
+                kernelCommandLine: String?, forceTCG: Bool, manifest: BuildManifest? = nil) async throws -> CachedImage {
         let diskURL = work.appendingPathComponent(diskFile)
         let format = try Self.detectFormat(diskURL)
         let facts: ImageFacts
         do {
-            facts = try await ImageInspector().inspect(imageAt: diskURL, format: format, extractBootFilesTo: work,
-                                                       forceTCG: forceTCG)
+            facts = try await ImageInspector().inspect(imageAt: diskURL, format: format,
+                                                       extractBootFilesTo: manifest == nil ? work : nil, forceTCG: forceTCG)
         } catch {
             throw BerthError(.image, "cannot inspect the image \(origin): \(error); is it a Linux disk image?", cause: error)
         }
-        func entry(_ path: String?) throws -> CachedImage.File? {
-            guard let path else { return nil }
-            let url = URL(fileURLWithPath: path)
-            let relative = url.lastPathComponent
-            return CachedImage.File(path: relative, sha256: try Self.sha256(of: work.appendingPathComponent(relative)),
-                                    size: try Self.size(of: work.appendingPathComponent(relative)))
+        func entry(_ fileName: String?, expected: String? = nil) throws -> CachedImage.File? {
+            guard let fileName else { return nil }
+            let url = work.appendingPathComponent(fileName)
+            let digest = try Self.sha256(of: url)
+            if let expected, expected != digest {
+                throw BerthError(.image, "\(fileName) does not match its manifest checksum; rebuild the image")
+            }
+            return CachedImage.File(path: fileName, sha256: digest, size: try Self.size(of: url))
         }
-        let kernel = try entry(facts.kernelPath)
-        let initrd = try entry(facts.initrdPath)
-        var commandLine = kernelCommandLine
-        if commandLine == nil, kernel != nil {
-            // An imported image with a kernel: boot it directly, with the root filesystem found by label.
-            commandLine = "root=\(Self.rootDevice(facts)) rw console=ttyS0"
-        }
+        let disk = try entry(diskFile, expected: manifest?.files.disk.sha256)!
+        let kernel = try entry(manifest?.files.kernel.path ?? facts.kernelPath.map { URL(fileURLWithPath: $0).lastPathComponent },
+                               expected: manifest?.files.kernel.sha256)
+        let initrd = try entry(manifest?.files.initrd.path ?? facts.initrdPath.map { URL(fileURLWithPath: $0).lastPathComponent },
+                               expected: manifest?.files.initrd.sha256)
         let image = CachedImage(
-            name: name, source: source, origin: origin, format: format,
-            disk: .init(path: diskFile, sha256: try Self.sha256(of: diskURL), size: try Self.size(of: diskURL)),
-            kernel: kernel, initrd: initrd, kernelCommandLine: kernel == nil ? nil : commandLine,
+            name: name, source: source, origin: origin, format: format, disk: disk, kernel: kernel, initrd: initrd,
+            // An imported image with a kernel boots directly with its root filesystem on the first partition.
+            kernelCommandLine: kernel == nil ? nil : (kernelCommandLine ?? "root=/dev/vda1 rw console=ttyS0"),
             facts: facts, addedAt: Date())
-        try FileSystem.writeAtomically(try Store.encoder.encode(image), to: work.appendingPathComponent("image.json"))
+        try SecureFile.write(try Store.encoder.encode(image), to: work.appendingPathComponent("image.json"), mode: SecureFile.publicMode)
         let destination = folder(name)
         if FileManager.default.fileExists(atPath: destination.path) {
             try FileManager.default.removeItem(at: destination)
@@ -93,8 +94,6 @@ public struct ImageCache: Sendable {
         }
         return image
     }
-
-    static func rootDevice(_ facts: ImageFacts) -> String { "/dev/vda1" }
 
     static func detectFormat(_ url: URL) throws -> String {
         let handle = try FileHandle(forReadingFrom: url)

@@ -34,7 +34,7 @@ public struct Store: Sendable {
     public func prepare() throws {
         for directory in [root, certsDirectory, machinesDirectory, imagesDirectory, locksDirectory] {
             do {
-                try FileSystem.makePrivateDirectory(directory)
+                try SecureFile.createDirectory(directory)
             } catch {
                 throw BerthError(.store, "cannot create berth's storage folder \(directory.path); set BERTH_STORAGE_PATH to a writable folder",
                                  cause: error)
@@ -66,8 +66,8 @@ public struct Store: Sendable {
     }
 
     public func save(_ config: MachineConfig) throws {
-        try FileSystem.makePrivateDirectory(machineDirectory(config.name))
-        try FileSystem.writeAtomically(try Self.encoder.encode(config), to: configFile(config.name), permissions: 0o600)
+        try SecureFile.createDirectory(machineDirectory(config.name))
+        try SecureFile.write(try Self.encoder.encode(config), to: configFile(config.name), mode: SecureFile.privateMode)
     }
 
     /// Names of every machine with a config, sorted.
@@ -86,7 +86,7 @@ public struct Store: Sendable {
 
     /// Takes the machine's lock (see `MachineLock`).
     public func lock(_ name: String, timeout: Duration = .seconds(30)) async throws -> MachineLock {
-        try FileSystem.makePrivateDirectory(locksDirectory)
+        try SecureFile.createDirectory(locksDirectory)
         return try await MachineLock.acquire(at: locksDirectory.appendingPathComponent("\(name).lock"), machine: name,
                                              timeout: timeout)
     }

@@ -1,0 +1,98 @@
+import Foundation
+import Libvirt
+
+/// Choosing between KVM and QEMU's software emulation (TCG).
+///
+/// Some hosts have a `/dev/kvm` that cannot run an ordinary guest: QEMU aborts or the kernel hangs
+/// right after the bootloader. So berth does not trust the device node: it boots the image's own
+/// kernel under KVM for a moment and uses KVM only when that kernel prints its first line. The
+/// answer is remembered until the host reboots.
+extension LibvirtDriver {
+    public struct VirtTypeChoice: Sendable, Equatable {
+        public let virtType: DomainSpec.VirtType
+        /// Why KVM was not chosen, for the one warning line; nil when KVM is used or was asked for.
+        public let fallbackReason: String?
+    }
+
+    /// The virtualization type to use: `requested` (from `--virt-type` or `BERTH_VIRT_TYPE`) when given,
+    /// otherwise what the probe finds, booting the first readable kernel of `probeKernels`
+    /// (berth passes the image's kernel, then the host's own).
+    public func chooseVirtType(requested: DomainSpec.VirtType?, probeKernels: [URL], cacheFolder: URL) async throws -> VirtTypeChoice {
+        if let requested { return VirtTypeChoice(virtType: requested, fallbackReason: nil) }
+        let connection = try await connection()
+        if (try? await connection.domainCapabilities(virtType: "kvm")) == nil {
+            return VirtTypeChoice(virtType: .qemu, fallbackReason: "KVM is not available on this host")
+        }
+        // A remote host's console log cannot be read from here; trust its KVM.
+        guard Self.isLocal(uri) else { return VirtTypeChoice(virtType: .kvm, fallbackReason: nil) }
+        guard let kernel = probeKernels.first(where: { FileManager.default.isReadableFile(atPath: $0.path) }) else {
+            return VirtTypeChoice(virtType: .kvm, fallbackReason: nil)
+        }
+
+        let memo = cacheFolder.appendingPathComponent("virt-type-\(Self.bootID())")
+        if let remembered = try? String(contentsOf: memo, encoding: .utf8),
+           let virtType = DomainSpec.VirtType(rawValue: remembered.trimmingCharacters(in: .whitespacesAndNewlines)) {
+            return VirtTypeChoice(virtType: virtType, fallbackReason: virtType == .kvm ? nil : Self.brokenKVMReason)
+        }
+        let works = try await kvmBootsKernel(kernel, logFolder: cacheFolder)
+        try? SecureFile.createDirectory(cacheFolder)
+        try? SecureFile.write(works ? "kvm" : "qemu", to: memo, mode: SecureFile.publicMode)
+        return VirtTypeChoice(virtType: works ? .kvm : .qemu, fallbackReason: works ? nil : Self.brokenKVMReason)
+    }
+
+    static let brokenKVMReason = "/dev/kvm is present but cannot run a guest here"
+
+    /// Boots the kernel under KVM in a small transient domain and watches its serial console.
+    /// The kernel is copied into the storage pool first, where QEMU's user can read it.
+    func kvmBootsKernel(_ kernelFile: URL, logFolder: URL, timeout: Duration = .seconds(8)) async throws -> Bool {
+        try SecureFile.createDirectory(logFolder)
+        let log = logFolder.appendingPathComponent("kvm-probe-\(getpid()).log")
+        defer { try? FileManager.default.removeItem(at: log) }
+        return try await libvirt("probing KVM") { connection in
+            let pool = try await self.pool(in: connection)
+            let size = (try FileManager.default.attributesOfItem(atPath: kernelFile.path)[.size] as? NSNumber)?.uint64Value ?? 0
+            let volumeName = "berth-kvm-probe-\(size).vmlinuz"
+            if try await pool.volumeIfExists(named: volumeName) == nil {
+                try await self.upload(kernelFile, as: volumeName, size: size, into: pool)
+            }
+            let kernel = try await pool.volume(named: volumeName).path()
+            let spec = DomainSpec(virtType: .kvm, name: "berth-kvm-probe-\(getpid())", memoryMiB: 128, vcpus: 1,
+                                  boot: .kernel(kernel: kernel, initrd: nil, commandLine: "console=ttyS0 earlyprintk=ttyS0 panic=-1"),
+                                  consoleLog: log.path)
+            let domain: Domain
+            do {
+                domain = try await connection.createTransientDomain(xml: spec.xml)
+            } catch is LibvirtError {
+                return false // QEMU refused to start under KVM
+            }
+            defer { Task { try? await domain.destroy() } }
+            let deadline = ContinuousClock.now + timeout
+            while ContinuousClock.now < deadline {
+                if let console = try? String(contentsOf: log, encoding: .utf8), console.contains("Linux version") {
+                    try? await domain.destroy()
+                    return true
+                }
+                if try await !domain.state().isActive { return false }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            try? await domain.destroy()
+            return false
+        }
+    }
+
+    static func isLocal(_ uri: String) -> Bool {
+        guard let components = URLComponents(string: uri) else { return false }
+        return (components.host ?? "").isEmpty && !(components.scheme ?? "").contains("+")
+    }
+
+    /// The host's own kernels, newest first: a probe kernel when no image kernel is at hand.
+    public nonisolated static func hostKernels() -> [URL] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/boot")) ?? []
+        return names.filter { $0.hasPrefix("vmlinuz-") }.sorted().reversed().map { URL(fileURLWithPath: "/boot/\($0)") }
+    }
+
+    static func bootID() -> String {
+        (try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines) ?? "unknown"
+    }
+}

@@ -1,0 +1,139 @@
+import Crypto
+import Download
+import Foundation
+
+/// The three ways an image gets into the cache: built from Debian packages, pulled from a URL,
+/// imported from a local file.
+extension ImageCache {
+    /// The flavours of berth's own image.
+    public enum Flavor: String, Sendable, CaseIterable {
+        /// Docker Engine preinstalled: the default, fastest to a working endpoint.
+        case docker
+        /// No Docker Engine: cloud-init installs it on first boot, as with stock cloud images.
+        case plain
+
+        public var imageName: String { "berth-\(rawValue)" }
+    }
+
+    /// The recipe that builds berth's image (shipped with berth; also at images/build-image.sh).
+    public static var buildScript: URL? {
+        Bundle.module.url(forResource: "build-image", withExtension: "sh", subdirectory: "Resources/images")
+    }
+
+    /// Builds berth's own image from Debian packages and adds it to the cache.
+    /// The recipe prints its stages on standard error as it goes.
+    public func build(flavor: Flavor, mirror: String? = nil, forceTCG: Bool) async throws -> CachedImage {
+        guard let script = Self.buildScript else {
+            throw BerthError(.image, "berth's image recipe is missing from this installation; reinstall berth")
+        }
+        let work = try makeWorkFolder()
+        do {
+            var arguments = [script.path, "--flavor", flavor.rawValue, "--output", work.path]
+            if let mirror { arguments += ["--mirror", mirror] }
+            try await Subprocess.run("/bin/bash", arguments, failure: { status in
+                BerthError(.image, "building the \(flavor.rawValue) image failed (exit \(status)); the lines above say why. Run as root with Debian's mirror reachable")
+            })
+            let manifestURL = work.appendingPathComponent("\(flavor.imageName).json")
+            let manifest = try JSONDecoder().decode(BuildManifest.self, from: Data(contentsOf: manifestURL))
+            return try await commit(work: work, name: flavor.imageName, source: .built, origin: "flavor \(flavor.rawValue)",
+                                    diskFile: manifest.files.disk.path, kernelCommandLine: manifest.kernelCommandLine,
+                                    forceTCG: forceTCG, manifest: manifest)
+        } catch {
+            try? FileManager.default.removeItem(at: work)
+            throw error
+        }
+    }
+
+    /// Downloads an image into the cache, verified against a checksum when one is given.
+    public func pull(_ url: URL, checksum: Checksum?, name: String? = nil, forceTCG: Bool,
+                     progress: DownloadProgressHandler? = nil) async throws -> CachedImage {
+        let name = name ?? Self.name(from: url.lastPathComponent)
+        // Downloads live in a stable place keyed by URL, so an interrupted pull resumes and two
+        // processes pulling the same URL share one transfer (the downloader locks the file).
+        let downloads = directory.appendingPathComponent(".downloads")
+        try SecureFile.createDirectory(downloads)
+        let target = downloads.appendingPathComponent(Self.fileKey(url.absoluteString))
+        do {
+            try await Downloader().download(from: url, to: target, checksum: checksum, progress: progress)
+        } catch {
+            throw BerthError(.download, error.description, cause: error)
+        }
+        if let existing = entry(named: name), existing.origin == url.absoluteString,
+           existing.disk.sha256 == (try? Self.sha256(of: target)) {
+            try? FileManager.default.removeItem(at: target)
+            return existing
+        }
+        let work = try makeWorkFolder()
+        do {
+            let diskFile = "disk.img"
+            guard rename(target.path, work.appendingPathComponent(diskFile).path) == 0 else {
+                throw BerthError(.image, "cannot move the download into the cache: \(String(cString: strerror(errno)))")
+            }
+            return try await commit(work: work, name: name, source: .url, origin: url.absoluteString, diskFile: diskFile,
+                                    kernelCommandLine: nil, forceTCG: forceTCG)
+        } catch {
+            try? FileManager.default.removeItem(at: work)
+            throw error
+        }
+    }
+
+    /// Copies a local disk image into the cache.
+    public func importFile(_ file: URL, name: String? = nil, forceTCG: Bool) async throws -> CachedImage {
+        guard FileManager.default.isReadableFile(atPath: file.path) else {
+            throw BerthError(.invalidArgument, "cannot read the image file \(file.path); check the path and its permissions")
+        }
+        let name = name ?? Self.name(from: file.lastPathComponent)
+        let work = try makeWorkFolder()
+        do {
+            let diskFile = "disk.img"
+            try FileManager.default.copyItem(at: file, to: work.appendingPathComponent(diskFile))
+            return try await commit(work: work, name: name, source: .file, origin: file.path, diskFile: diskFile,
+                                    kernelCommandLine: nil, forceTCG: forceTCG)
+        } catch {
+            try? FileManager.default.removeItem(at: work)
+            throw error
+        }
+    }
+
+    /// A cache name from a file name: `debian-13-genericcloud-amd64.qcow2` → `debian-13-genericcloud-amd64`.
+    static func name(from fileName: String) -> String {
+        var name = fileName
+        for suffix in [".qcow2", ".img", ".raw", ".xz", ".gz"] where name.hasSuffix(suffix) {
+            name = String(name.dropLast(suffix.count))
+        }
+        let cleaned = name.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." || $0 == "_" ? $0 : "-" }
+        return cleaned.isEmpty ? "image" : String(cleaned)
+    }
+
+    static func fileKey(_ text: String) -> String {
+        SHA256.hash(data: Data(text.utf8)).prefix(12).map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+/// The manifest the image recipe writes beside its outputs.
+struct BuildManifest: Codable, Sendable {
+    struct FileEntry: Codable, Sendable {
+        var path: String
+        var sha256: String
+        var size: Int64
+    }
+    struct Files: Codable, Sendable {
+        var disk: FileEntry
+        var kernel: FileEntry
+        var initrd: FileEntry
+    }
+    struct Packages: Codable, Sendable {
+        var kernel: String?
+        var docker: String?
+        var containerd: String?
+        var cloudInit: String?
+    }
+    var name: String
+    var flavor: String
+    var suite: String
+    var buildDate: String
+    var kernelCommandLine: String
+    var kernelRelease: String?
+    var files: Files
+    var packages: Packages
+}

@@ -1,0 +1,86 @@
+import Foundation
+
+/// Runs helper programs (the image recipe, ssh, scp) and waits for them without blocking a
+/// thread. Cancelling the task stops the program.
+public enum Subprocess {
+    public struct Output: Sendable {
+        public let status: Int32
+        public let standardOutput: String
+        public let standardError: String
+    }
+
+    /// Runs a program with the caller's standard input, output and error, and returns its exit status.
+    @discardableResult
+    public static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
+                           failure: ((Int32) -> BerthError)? = nil) async throws -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        if let environment { process.environment = environment }
+        let status = try await wait(for: process)
+        if status != 0, let failure { throw failure(status) }
+        return status
+    }
+
+    /// Runs a program and collects what it prints.
+    public static func capture(_ executable: String, _ arguments: [String], input: Data? = nil) async throws -> Output {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let output = Pipe()
+        let error = Pipe()
+        process.standardOutput = output
+        process.standardError = error
+        if let input {
+            let pipe = Pipe()
+            process.standardInput = pipe
+            pipe.fileHandleForWriting.writeabilityHandler = { handle in
+                handle.write(input)
+                try? handle.close()
+                handle.writeabilityHandler = nil
+            }
+        } else {
+            process.standardInput = FileHandle.nullDevice
+        }
+        // Read both pipes as the program writes, so a full pipe never stalls it.
+        async let out = read(output.fileHandleForReading)
+        async let err = read(error.fileHandleForReading)
+        let status = try await wait(for: process)
+        return Output(status: status, standardOutput: await out, standardError: await err)
+    }
+
+    private static func read(_ handle: FileHandle) async -> String {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                let data = (try? handle.readToEnd()) ?? Data()
+                continuation.resume(returning: String(decoding: data, as: UTF8.self))
+            }
+        }
+    }
+
+    private static func wait(for process: Process) async throws -> Int32 {
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Int32, any Error>) in
+                process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
+                do {
+                    try process.run()
+                } catch {
+                    process.terminationHandler = nil
+                    continuation.resume(throwing: BerthError(.command, "cannot run \(process.executableURL?.path ?? "program"): \(error.localizedDescription)", cause: error))
+                }
+            }
+        } onCancel: {
+            if process.isRunning { process.terminate() }
+        }
+    }
+
+    /// The full path of a program found on PATH, or nil.
+    public static func which(_ program: String) -> String? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        for directory in path.split(separator: ":") {
+            let candidate = "\(directory)/\(program)"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return nil
+    }
+}
