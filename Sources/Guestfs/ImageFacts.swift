@@ -27,12 +27,14 @@ public struct ImageFacts: Codable, Sendable, Equatable {
     public var kernelPath: String?
     /// Host path of the extracted initrd (`initrd.img-<version>`), if one matches the kernel and extraction was asked for.
     public var initrdPath: String?
+    /// The root filesystem's device as a machine's virtio disk shows it (`/dev/vda`, `/dev/vda1`).
+    public var rootDevice: String?
 
     public init(
         osType: String, distro: String, version: String, majorVersion: Int, minorVersion: Int,
         productName: String, architecture: String, hasCloudInit: Bool,
         dockerVersion: String?, dockerPackage: String?,
-        kernelVersion: String?, kernelPath: String?, initrdPath: String?
+        kernelVersion: String?, kernelPath: String?, initrdPath: String?, rootDevice: String? = nil
     ) {
         self.osType = osType
         self.distro = distro
@@ -47,5 +49,6 @@ public struct ImageFacts: Codable, Sendable, Equatable {
         self.kernelVersion = kernelVersion
         self.kernelPath = kernelPath
         self.initrdPath = initrdPath
+        self.rootDevice = rootDevice
     }
 }

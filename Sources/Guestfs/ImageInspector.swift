@@ -98,7 +98,13 @@ public struct ImageInspector: Sendable {
             majorVersion: major, minorVersion: minor, productName: productName,
             architecture: architecture, hasCloudInit: hasCloudInit,
             dockerVersion: dockerVersion, dockerPackage: dockerPackage,
-            kernelVersion: boot?.version, kernelPath: kernelPath, initrdPath: initrdPath)
+            kernelVersion: boot?.version, kernelPath: kernelPath, initrdPath: initrdPath,
+            rootDevice: Self.virtioName(root))
+    }
+
+    /// libguestfs names the disk /dev/sda; a machine sees the same disk as virtio, /dev/vda.
+    static func virtioName(_ device: String) -> String {
+        device.hasPrefix("/dev/sd") ? "/dev/vd" + device.dropFirst("/dev/sd".count) : device
     }
 
     /// Mounts the guest's filesystems read-only as its fstab says, shortest mount point first.

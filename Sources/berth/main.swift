@@ -1,1 +1,3 @@
-print("berth")
+import BerthCommands
+
+await BerthMain.run()

@@ -10,8 +10,12 @@ public protocol Driver: Sendable {
     /// Reserves the machine's network address (MAC and IP) so it survives restarts.
     func reserveAddress(for machine: String, network: String) async throws -> MachineConfig.NetworkAttachment
     func releaseAddress(_ attachment: MachineConfig.NetworkAttachment) async throws
-    /// Makes the machine's disk (an overlay on the image) and its cloud-init seed.
-    func createDisks(for config: MachineConfig, image: CachedImage, seed: URL) async throws
+    /// Makes the machine's disk: an overlay on the image's volume.
+    func createDisk(for config: MachineConfig, imageFormat: String) async throws
+    /// Stores the machine's cloud-init seed where the hypervisor can attach it.
+    func createSeed(for config: MachineConfig, seed: URL) async throws
+    /// Deletes the machine's own disk and seed.
+    func removeVolumes(_ config: MachineConfig) async throws
     /// Defines the machine in the hypervisor.
     func define(_ config: MachineConfig, consoleLog: URL) async throws
     func start(_ config: MachineConfig) async throws

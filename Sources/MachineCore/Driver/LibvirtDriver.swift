@@ -109,16 +109,36 @@ public actor LibvirtDriver: Driver {
     nonisolated func diskVolumeName(_ config: MachineConfig) -> String { "\(config.hypervisor.domainName).qcow2" }
     nonisolated func seedVolumeName(_ config: MachineConfig) -> String { "\(config.hypervisor.domainName)-seed.iso" }
 
-    public func createDisks(for config: MachineConfig, image: CachedImage, seed: URL) async throws {
-        try await libvirt("creating the disks of \(config.name)") { connection in
+    /// The machine's disk: a qcow2 overlay on the image's volume, as large as asked (the guest
+    /// grows its filesystem on first boot). Never a full copy.
+    public func createDisk(for config: MachineConfig, imageFormat: String) async throws {
+        try await libvirt("creating the disk of \(config.name)") { connection in
             let pool = try await self.pool(in: connection)
             let base = try await pool.volume(named: config.image.diskVolume)
-            let backing = try await base.path()
             let capacity = max(UInt64(config.hardware.diskGiB) << 30, try await base.info().capacity)
             try await pool.createVolume(xml: VolumeSpec(name: self.diskVolumeName(config), capacityBytes: capacity,
-                                                        backingFile: backing, backingFormat: image.format).xml)
+                                                        backingFile: try await base.path(), backingFormat: imageFormat).xml)
+        }
+    }
+
+    /// Puts the cloud-init seed ISO into the pool, replacing an older one.
+    public func createSeed(for config: MachineConfig, seed: URL) async throws {
+        try await libvirt("storing the cloud-init seed of \(config.name)") { connection in
+            let pool = try await self.pool(in: connection)
+            try await pool.volumeIfExists(named: self.seedVolumeName(config))?.delete()
             let size = (try FileManager.default.attributesOfItem(atPath: seed.path)[.size] as? NSNumber)?.uint64Value ?? 0
             try await self.upload(seed, as: self.seedVolumeName(config), size: size, into: pool)
+        }
+    }
+
+    /// Deletes the machine's own volumes (never the image's).
+    public func removeVolumes(_ config: MachineConfig) async throws {
+        try await libvirt("removing the volumes of \(config.name)") { connection in
+            guard let pool = try await connection.storagePoolIfExists(named: self.poolName) else { return }
+            if try await !pool.isActive() { try await pool.start() }
+            for name in [self.diskVolumeName(config), self.seedVolumeName(config)] {
+                try await pool.volumeIfExists(named: name)?.delete()
+            }
         }
     }
 
@@ -191,8 +211,9 @@ public actor LibvirtDriver: Driver {
                 boot: boot,
                 disks: [
                     .init(source: .volume(pool: self.poolName, volume: self.diskVolumeName(config))),
-                    .init(source: .volume(pool: self.poolName, volume: self.seedVolumeName(config)), device: .cdrom,
-                          format: "raw", target: "sda", bus: "sata", readOnly: true),
+                    // The seed rides on virtio too: cloud kernels need no SATA/CD-ROM drivers for it.
+                    .init(source: .volume(pool: self.poolName, volume: self.seedVolumeName(config)),
+                          format: "raw", target: "vdb", bus: "virtio", readOnly: true),
                 ],
                 interfaces: [.init(network: config.network.name, mac: config.network.mac)],
                 consoleLog: consoleLog.path,
@@ -248,14 +269,9 @@ public actor LibvirtDriver: Driver {
                 if try await domain.state().isActive { try await domain.destroy() }
                 try await domain.undefine()
             }
-            if let pool = try await connection.storagePoolIfExists(named: self.poolName) {
-                if try await !pool.isActive() { try await pool.start() }
-                for name in [self.diskVolumeName(config), self.seedVolumeName(config)] {
-                    try await pool.volumeIfExists(named: name)?.delete()
-                }
-            }
         }
-        try await releaseAddress(config.network)
+        try await removeVolumes(config)
+        if !config.network.mac.isEmpty { try await releaseAddress(config.network) }
     }
 
     public func state(_ config: MachineConfig) async throws -> MachineState {

@@ -81,8 +81,8 @@ public struct ImageCache: Sendable {
                                expected: manifest?.files.initrd.sha256)
         let image = CachedImage(
             name: name, source: source, origin: origin, format: format, disk: disk, kernel: kernel, initrd: initrd,
-            // An imported image with a kernel boots directly with its root filesystem on the first partition.
-            kernelCommandLine: kernel == nil ? nil : (kernelCommandLine ?? "root=/dev/vda1 rw console=ttyS0"),
+            // An imported image with a kernel boots directly, from the root filesystem inspection found.
+            kernelCommandLine: kernel == nil ? nil : (kernelCommandLine ?? "root=\(facts.rootDevice ?? "/dev/vda1") rw console=ttyS0"),
             facts: facts, addedAt: Date())
         try SecureFile.write(try Store.encoder.encode(image), to: work.appendingPathComponent("image.json"), mode: SecureFile.publicMode)
         let destination = folder(name)

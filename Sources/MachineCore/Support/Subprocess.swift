@@ -31,21 +31,21 @@ public enum Subprocess {
         let error = Pipe()
         process.standardOutput = output
         process.standardError = error
-        if let input {
-            let pipe = Pipe()
-            process.standardInput = pipe
-            pipe.fileHandleForWriting.writeabilityHandler = { handle in
-                handle.write(input)
-                try? handle.close()
-                handle.writeabilityHandler = nil
-            }
-        } else {
-            process.standardInput = FileHandle.nullDevice
-        }
+        let inputPipe = input.map { _ in Pipe() }
+        process.standardInput = inputPipe ?? FileHandle.nullDevice
+        // A program that exits before reading all its input must not kill berth with SIGPIPE.
+        signal(SIGPIPE, SIG_IGN)
         // Read both pipes as the program writes, so a full pipe never stalls it.
         async let out = read(output.fileHandleForReading)
         async let err = read(error.fileHandleForReading)
-        let status = try await wait(for: process)
+        let status = try await wait(for: process) {
+            // Feed the input from another thread once the program runs, then close it.
+            guard let inputPipe, let input else { return }
+            DispatchQueue.global().async {
+                try? inputPipe.fileHandleForWriting.write(contentsOf: input)
+                try? inputPipe.fileHandleForWriting.close()
+            }
+        }
         return Output(status: status, standardOutput: await out, standardError: await err)
     }
 
@@ -58,12 +58,13 @@ public enum Subprocess {
         }
     }
 
-    private static func wait(for process: Process) async throws -> Int32 {
+    private static func wait(for process: Process, afterLaunch: @escaping @Sendable () -> Void = {}) async throws -> Int32 {
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Int32, any Error>) in
                 process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
                 do {
                     try process.run()
+                    afterLaunch()
                 } catch {
                     process.terminationHandler = nil
                     continuation.resume(throwing: BerthError(.command, "cannot run \(process.executableURL?.path ?? "program"): \(error.localizedDescription)", cause: error))

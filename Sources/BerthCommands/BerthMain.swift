@@ -1,0 +1,58 @@
+import ArgumentParser
+import Foundation
+import Logging
+import MachineCore
+
+/// The executable's entry point: set up logging, run the command, and turn failures into one
+/// line on standard error and a non-zero exit status.
+public enum BerthMain {
+    public static func run(arguments: [String] = Array(CommandLine.arguments.dropFirst())) async {
+        let debug = arguments.contains("--debug")
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = debug ? .debug : .warning
+            return handler
+        }
+        do {
+            var command = try Berth.parseAsRoot(arguments)
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch let error as BerthError {
+            Terminal.error(error.message)
+            if debug { error.chain.dropFirst().forEach { Terminal.error($0) } }
+            exit(error.code == .interrupted ? 130 : 1)
+        } catch let error as ExitCode {
+            exit(error.rawValue)
+        } catch {
+            Berth.exit(withError: error)
+        }
+    }
+}
+
+/// Writing to the terminal: colour only on a terminal and never with NO_COLOR.
+public enum Terminal {
+    public static var standardErrorIsTerminal: Bool { isatty(STDERR_FILENO) == 1 }
+    public static var standardOutputIsTerminal: Bool { isatty(STDOUT_FILENO) == 1 }
+    public static var standardInputIsTerminal: Bool { isatty(STDIN_FILENO) == 1 }
+    static var colourAllowed: Bool {
+        ProcessInfo.processInfo.environment["NO_COLOR"].map(\.isEmpty) ?? true
+    }
+
+    public static func error(_ message: String) {
+        let prefix = colourAllowed && standardErrorIsTerminal ? "\u{1B}[31mberth:\u{1B}[0m" : "berth:"
+        FileHandle.standardError.write(Data("\(prefix) \(message)\n".utf8))
+    }
+
+    public static func warning(_ message: String) {
+        let prefix = colourAllowed && standardErrorIsTerminal ? "\u{1B}[33mwarning:\u{1B}[0m" : "warning:"
+        FileHandle.standardError.write(Data("\(prefix) \(message)\n".utf8))
+    }
+
+    /// Progress and status lines go to standard error, so standard output stays clean for scripts.
+    public static func status(_ message: String) {
+        FileHandle.standardError.write(Data("\(message)\n".utf8))
+    }
+}

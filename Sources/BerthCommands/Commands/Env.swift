@@ -1,0 +1,44 @@
+import ArgumentParser
+import Foundation
+import MachineCore
+
+struct Env: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print the commands that point the docker client at a machine.",
+        discussion: "Use it as: eval $(berth env NAME). If the machine's IP changed, its server certificate is reissued first.")
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The machine's name (default: \"default\").") var name: String = "default"
+    @Option(help: "The shell to print for: bash, zsh, fish, powershell, cmd, tcsh, emacs (default: detected from $SHELL).")
+    var shell: String?
+    @Flag(help: "Print the commands that undo the settings.") var unset = false
+    @Flag(name: .customLong("no-proxy"), help: "Add the machine's IP to NO_PROXY.") var noProxy = false
+
+    func run() async throws {
+        let kind: ShellKind
+        if let shell {
+            guard let chosen = ShellKind(name: shell) else {
+                throw BerthError(.invalidArgument, "unknown shell \"\(shell)\": use bash, zsh, fish, powershell, cmd, tcsh or emacs")
+            }
+            kind = chosen
+        } else {
+            kind = ShellKind.detect()
+        }
+        let environment = ProcessInfo.processInfo.environment
+        if unset {
+            print(DockerEnvironment.renderUnset(for: kind, noProxy: noProxy), terminator: "")
+            return
+        }
+        let machines = global.machines
+        let config = try machines.config(name)
+        let state = try await machines.state(of: config)
+        guard state == .running else {
+            throw BerthError(.machineNotRunning, "machine \"\(name)\" is \(state.rawValue.lowercased()); start it with `berth start \(name)`")
+        }
+        try await machines.repairCertificates(config)
+        var output = DockerEnvironment(machineName: config.name, ip: config.network.ip, port: config.engine.port,
+                                       machineDirectory: global.store.machineDirectory(config.name))
+        if noProxy { output.addNoProxy(ip: config.network.ip, environment: environment) }
+        print(output.render(for: kind), terminator: "")
+    }
+}

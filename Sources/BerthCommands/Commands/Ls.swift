@@ -1,0 +1,93 @@
+import ArgumentParser
+import Foundation
+import MachineCore
+
+struct Ls: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List machines.",
+        discussion: """
+            Columns: NAME ACTIVE DRIVER STATE URL DOCKER ERRORS. ACTIVE is * for the machine $DOCKER_HOST points at.
+            States come from one libvirt listing; Docker is asked in parallel with a short timeout, so a dead
+            machine never holds up the list.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+    @Flag(name: .shortAndLong, help: "Print only machine names.") var quiet = false
+    @Option(name: .long, help: "Filter: name=, state=, driver=, label=key=value (repeatable; same key ORs, different keys AND).")
+    var filter: [String] = []
+    @Option(name: [.short, .long], help: "Seconds to wait for each machine's Docker to answer.") var timeout = 3
+    @Option(name: [.short, .long], help: "Output format: table or json.") var format = "table"
+
+    func validate() throws {
+        guard OutputFormat(rawValue: format) != nil else { throw ValidationError("--format must be table or json, not \"\(format)\"") }
+        _ = try MachineFilter(filter)
+        guard timeout > 0 else { throw ValidationError("--timeout must be a positive number of seconds") }
+    }
+
+    func run() async throws {
+        let filters = try MachineFilter(filter)
+        let rows = await global.machines.list(timeout: .seconds(timeout), askDocker: !quiet).filter(filters.matches)
+        if quiet {
+            rows.forEach { print($0.name) }
+            return
+        }
+        switch OutputFormat(rawValue: format) ?? .table {
+        case .json: print(try JSONOutput.string(rows))
+        case .table: print(Self.table(rows), terminator: "")
+        }
+    }
+
+    static func table(_ rows: [MachineListing]) -> String {
+        let header = ["NAME", "ACTIVE", "DRIVER", "STATE", "URL", "DOCKER", "ERRORS"]
+        let cells = rows.map { row in
+            [row.name, row.active ? "*" : "-", row.driver, row.state.rawValue, row.url, row.dockerVersion ?? "Unknown",
+             row.error ?? ""]
+        }
+        return TextTable.render(header: header, rows: cells)
+    }
+}
+
+/// `ls --filter` as Docker Machine took it: values of one key OR together, keys AND together.
+struct MachineFilter: Sendable {
+    private var values: [String: [String]] = [:]
+
+    init(_ expressions: [String]) throws {
+        for expression in expressions {
+            guard let equals = expression.firstIndex(of: "=") else {
+                throw BerthError(.invalidArgument, "invalid filter \"\(expression)\": use key=value with key name, state, driver or label")
+            }
+            let key = expression[..<equals].lowercased()
+            let value = String(expression[expression.index(after: equals)...])
+            guard ["name", "state", "driver", "label"].contains(key) else {
+                throw BerthError(.invalidArgument, "unknown filter key \"\(key)\": use name, state, driver or label")
+            }
+            values[key, default: []].append(value)
+        }
+    }
+
+    func matches(_ row: MachineListing) -> Bool {
+        values.allSatisfy { key, wanted in
+            wanted.contains { value in
+                switch key {
+                case "name": row.name == value || row.name.range(of: value, options: .regularExpression) != nil
+                case "state": row.state.rawValue.lowercased() == value.lowercased()
+                case "driver": row.driver.lowercased() == value.lowercased()
+                default: row.labels.contains(value) || row.labels.contains { $0.hasPrefix(value + "=") }
+                }
+            }
+        }
+    }
+}
+
+/// Left-aligned columns separated by three spaces, as Docker Machine's tabwriter printed them.
+enum TextTable {
+    static func render(header: [String], rows: [[String]]) -> String {
+        let all = [header] + rows
+        let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
+        return all.map { row in
+            row.indices.map { column in
+                column == row.count - 1 ? row[column] : row[column].padding(toLength: widths[column] + 3, withPad: " ", startingAt: 0)
+            }.joined().trimmingCharacters(in: .whitespaces) + "\n"
+        }.joined()
+    }
+}

@@ -1,0 +1,46 @@
+import ArgumentParser
+import Foundation
+import MachineCore
+
+struct RegenerateCerts: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "regenerate-certs",
+        abstract: "Issue new TLS certificates for machines and install them.",
+        discussion: """
+            Issues a new server certificate for each machine and, when it is running, installs it and restarts Docker.
+            With --client-certs, the CA and the client certificate are made again too; other machines then get a new server certificate on their next start, env or config.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var machines: MachineNames
+    @Flag(name: .shortAndLong, help: "Do not ask for confirmation.") var force = false
+    @Flag(name: .customLong("client-certs"), help: "Also make a new CA and client certificate.") var clientCerts = false
+
+    func run() async throws {
+        let names = machines.resolved
+        if !force {
+            guard Terminal.standardInputIsTerminal else {
+                throw BerthError(.invalidArgument, "regenerate-certs needs confirmation: pass -f to regenerate without asking")
+            }
+            let what = clientCerts ? "the CA, the client certificate and the certificates of" : "the TLS certificates of"
+            FileHandle.standardError.write(Data("Regenerate \(what) \(names.joined(separator: ", "))? This cannot be undone. (y/n): ".utf8))
+            guard let answer = readLine(), answer.lowercased().hasPrefix("y") else {
+                throw BerthError(.interrupted, "nothing regenerated")
+            }
+        }
+        let all = global.machines
+        var remaining = names
+        if clientCerts {
+            // The CA is shared by the whole store: make it once, with the first machine, then the others follow it.
+            let first = remaining.removeFirst()
+            try await all.forEach([first]) { config in
+                try await all.regenerateCertificates(config, clientCertificates: true)
+                Terminal.status("Regenerated the CA, the client certificate and the certificates of \"\(config.name)\".")
+            }
+        }
+        try await all.forEach(remaining) { config in
+            try await all.regenerateCertificates(config, clientCertificates: false)
+            Terminal.status("Regenerated the certificates of \"\(config.name)\".")
+        }
+    }
+}

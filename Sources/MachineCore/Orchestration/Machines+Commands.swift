@@ -1,0 +1,24 @@
+import Foundation
+
+/// Small look-ups the one-shot commands (config, url, ssh, scp, active, version) share.
+extension Machines {
+    /// The machine's config when the hypervisor says it is running; otherwise an error that says
+    /// what state it is in and how to start it.
+    public func runningConfig(_ name: String) async throws -> MachineConfig {
+        let config = try config(name)
+        let state = try await state(of: config)
+        guard state == .running else {
+            throw BerthError(.machineNotRunning,
+                             "machine \"\(name)\" is \(state.rawValue.lowercased()); start it with `berth start \(name)`")
+        }
+        return config
+    }
+
+    /// The machines whose Docker URL is `dockerHost` (what `$DOCKER_HOST` points at), by name.
+    /// Machines whose config cannot be read are skipped.
+    public func configs(withDockerURL dockerHost: String) -> [MachineConfig] {
+        let wanted = dockerHost.trimmingCharacters(in: .whitespaces)
+        guard !wanted.isEmpty else { return [] }
+        return store.machineNames().compactMap { try? config($0) }.filter { $0.dockerURL == wanted }
+    }
+}

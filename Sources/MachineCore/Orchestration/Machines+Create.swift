@@ -1,0 +1,243 @@
+import Download
+import Foundation
+import Libvirt
+import SeedImage
+
+/// What `berth create` was asked for.
+public struct CreateRequest: Sendable {
+    public var name: String
+    public var cpus = 2
+    public var memoryMiB = 2048
+    public var diskGiB = 20
+    /// A cache name, an http(s) URL or a local file; nil means berth's default image.
+    public var image: String?
+    public var virtType: DomainSpec.VirtType?
+    public var network = "berth"
+    public var libvirtURI = Machines.defaultURI
+    public var engine = MachineConfig.EngineOptions()
+    /// The user's own cloud-config, merged into berth's.
+    public var cloudInitFile: URL?
+    /// An existing SSH private key to use instead of generating one.
+    public var sshKey: URL?
+    /// How long to wait for Docker's API once the machine boots.
+    public var waitTimeout: Duration?
+
+    public init(name: String) { self.name = name }
+}
+
+extension Machines {
+    /// Creates a machine in stages (preflight → image → disk → network → cloud-init seed → boot →
+    /// waiting for SSH → waiting for Docker). Anything that fails, or Ctrl-C, removes what was made.
+    public func create(_ request: CreateRequest, reporter: StageReporter) async throws -> MachineConfig {
+        try MachineName.validate(request.name)
+        try validate(request)
+        try store.prepare()
+        let lock = try await store.lock(request.name, timeout: .seconds(1))
+        defer { withExtendedLifetime(lock) {} }
+        guard !store.exists(request.name) else {
+            throw BerthError(.machineExists, "machine \"\(request.name)\" already exists; use another name or remove it with `berth rm \(request.name)`")
+        }
+        let driver = await driver(uri: request.libvirtURI)
+        let store = self.store
+        let operation = StagedOperation(reporter: reporter)
+        return try await operation.run { operation in
+            let machineDirectory = store.machineDirectory(request.name)
+
+            let virtChoice = try await operation.stage("preflight") { () -> LibvirtDriver.VirtTypeChoice in
+                try await driver.preCreateCheck()
+                if let existing = try await driver.connection().domainIfExists(named: request.name) {
+                    _ = existing
+                    throw BerthError(.machineExists, "libvirt already has a domain named \"\(request.name)\" at \(request.libvirtURI); pick another machine name")
+                }
+                let defaultKernel = images.entry(named: ImageCache.defaultImageName).flatMap { image in
+                    image.kernel.map { images.path(of: $0, in: image) }
+                }
+                return try await driver.chooseVirtType(requested: request.virtType,
+                                                       probeKernels: [defaultKernel].compactMap { $0 } + LibvirtDriver.hostKernels(),
+                                                       cacheFolder: cacheFolder)
+            }
+            if let reason = virtChoice.fallbackReason {
+                reporter.note("\(reason): using QEMU software emulation (TCG), which is much slower; set --virt-type or BERTH_VIRT_TYPE to choose")
+            }
+            let forceTCG = virtChoice.virtType == .qemu
+
+            let image = try await operation.stage("image") {
+                try await resolveImage(request.image, forceTCG: forceTCG, reporter: reporter)
+            }
+
+            try SecureFile.createDirectory(machineDirectory)
+            operation.onFailure("machine folder") { try store.remove(request.name) }
+
+            var config = MachineConfig(
+                name: request.name,
+                hardware: .init(cpus: request.cpus, memoryMiB: request.memoryMiB, diskGiB: request.diskGiB),
+                hypervisor: .init(uri: request.libvirtURI, virtType: virtChoice.virtType.rawValue, domainName: request.name,
+                                  storagePool: driver.poolName),
+                image: .init(name: image.name, hasDocker: image.hasDocker, diskVolume: "", kernelVolume: nil, initrdVolume: nil,
+                             kernelCommandLine: nil),
+                network: .init(name: request.network, mac: "", ip: ""),
+                engine: request.engine, ssh: .init(),
+                userCloudConfig: try request.cloudInitFile.map { try String(contentsOf: $0, encoding: .utf8) })
+
+            try await operation.stage("disk") {
+                config.image = try await driver.prepareImage(image, cache: images)
+                let frozen = config
+                operation.onFailure("disk") { try await driver.removeVolumes(frozen) }
+                try await driver.createDisk(for: config, imageFormat: image.format)
+            }
+
+            try await operation.stage("network") {
+                config.network = try await driver.reserveAddress(for: request.name, network: request.network)
+                let attachment = config.network
+                operation.onFailure("network") { try await driver.releaseAddress(attachment) }
+            }
+
+            try await operation.stage("cloud-init seed") {
+                let seed = try await makeSeed(for: config, sshKey: request.sshKey)
+                defer { try? FileManager.default.removeItem(at: seed) }
+                try await driver.createSeed(for: config, seed: seed)
+            }
+
+            try await operation.stage("boot") {
+                try store.save(config)
+                let frozen = config
+                operation.onFailure("domain") { try await driver.remove(frozen) }
+                try await driver.define(config, consoleLog: store.consoleLog(request.name))
+                try await driver.start(config)
+            }
+
+            let timeout = request.waitTimeout ?? (virtChoice.virtType == .kvm ? .seconds(300) : .seconds(900))
+            let deadline = ContinuousClock.now + timeout
+            try await operation.stage("waiting for SSH") {
+                try await waitUntil(deadline, for: config, what: "SSH on \(config.network.ip):22") {
+                    await TCPProbe.isOpen(host: config.network.ip, port: config.ssh.port)
+                }
+            }
+            try await operation.stage("waiting for Docker") {
+                let endpoint = endpoint(config)
+                try await waitUntil(deadline, for: config, what: "Docker on \(config.dockerURL)") {
+                    await endpoint.ping()
+                }
+            }
+            return config
+        }
+    }
+
+    func validate(_ request: CreateRequest) throws {
+        guard (1...256).contains(request.cpus) else {
+            throw BerthError(.invalidArgument, "--cpus must be between 1 and 256, not \(request.cpus)")
+        }
+        guard request.memoryMiB >= 256 else {
+            throw BerthError(.invalidArgument, "--memory must be at least 256 (MiB), not \(request.memoryMiB)")
+        }
+        guard (1...65536).contains(request.diskGiB) else {
+            throw BerthError(.invalidArgument, "--disk-size must be between 1 and 65536 (GiB), not \(request.diskGiB)")
+        }
+        guard request.network.range(of: "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", options: .regularExpression) != nil else {
+            throw BerthError(.invalidArgument, "invalid --network name \"\(request.network)\": use letters, digits, '.', '_' and '-'")
+        }
+        if let file = request.cloudInitFile {
+            guard let text = try? String(contentsOf: file, encoding: .utf8) else {
+                throw BerthError(.invalidArgument, "cannot read the --cloud-init file \(file.path)")
+            }
+            do { _ = try CloudConfigMerge.parseUserData(text) } catch {
+                throw BerthError(.invalidArgument, "the --cloud-init file \(file.path) is not a cloud-config mapping: \(error)", cause: error)
+            }
+        }
+        if let key = request.sshKey, !FileManager.default.isReadableFile(atPath: key.path) {
+            throw BerthError(.invalidArgument, "cannot read the --ssh-key file \(key.path)")
+        }
+        for option in request.engine.environment where !option.contains("=") {
+            throw BerthError(.invalidArgument, "--engine-env takes KEY=VALUE, not \"\(option)\"")
+        }
+    }
+
+    /// Finds the image `create` asked for: a cache name, a URL to pull, a file to import, or
+    /// berth's default image, built on first use.
+    public func resolveImage(_ reference: String?, forceTCG: Bool, reporter: StageReporter) async throws -> CachedImage {
+        let images = self.images
+        guard let reference else {
+            if let image = images.entry(named: ImageCache.defaultImageName) { return image }
+            reporter.note("building berth's default image once (a few minutes); later machines reuse it")
+            return try await images.build(flavor: .docker, forceTCG: forceTCG)
+        }
+        if let image = images.entry(named: reference) { return image }
+        if let flavor = ImageCache.Flavor.allCases.first(where: { $0.imageName == reference }) {
+            reporter.note("building the \(flavor.rawValue) image once (a few minutes)")
+            return try await images.build(flavor: flavor, forceTCG: forceTCG)
+        }
+        if let url = URL(string: reference), ["http", "https"].contains(url.scheme ?? "") {
+            let name = ImageCache.name(from: url.lastPathComponent)
+            if let image = images.entry(named: name), image.origin == reference { return image }
+            let progress = TerminalProgress(label: name)
+            defer { progress.finish() }
+            return try await images.pull(url, checksum: nil, forceTCG: forceTCG, progress: progress.handler)
+        }
+        if FileManager.default.fileExists(atPath: reference) {
+            let file = URL(fileURLWithPath: reference)
+            let name = ImageCache.name(from: file.lastPathComponent)
+            if let image = images.entry(named: name), image.origin == file.path { return image }
+            return try await images.importFile(file, forceTCG: forceTCG)
+        }
+        throw BerthError(.image, "no image \"\(reference)\": give a cached image name (`berth image ls`), an http(s) URL or an existing file")
+    }
+
+    /// Keys, certificates and the cloud-init documents, written into a seed ISO (a temporary file).
+    func makeSeed(for config: MachineConfig, sshKey: URL?) async throws -> URL {
+        let directory = store.machineDirectory(config.name)
+        let keys: SSHKeyPair
+        if let sshKey {
+            keys = try SSHKeyPair.importKey(from: sshKey, into: directory)
+        } else {
+            keys = try SSHKeyPair.generate(machineName: config.name, in: directory)
+        }
+        var config = config
+        config.ssh.keyFile = keys.privateKeyPath.lastPathComponent
+        try store.save(config)
+        let certificates = certificateFiles(config.name)
+        try certificates.ensureServerCertificate(store: storeCertificates, machineName: config.name, ip: config.network.ip)
+        let files = try seedFiles(for: config, sshPublicKey: keys.publicKey)
+        let seed = FileManager.default.temporaryDirectory.appendingPathComponent("berth-seed-\(config.name)-\(UUID().uuidString.prefix(8)).iso")
+        do {
+            try SeedImageWriter.write(volumeID: "cidata", files: files, to: seed)
+        } catch {
+            throw BerthError(.provisioning, "cannot write the cloud-init seed: \(error)", cause: error)
+        }
+        return seed
+    }
+
+    /// The NoCloud documents for a machine: user-data, meta-data and network-config.
+    func seedFiles(for config: MachineConfig, sshPublicKey: String) throws -> [String: Data] {
+        let (serverCertificate, serverKey) = try certificateFiles(config.name).serverPEM()
+        let provisioning = GuestProvisioning(
+            machineName: config.name, sshPublicKey: sshPublicKey,
+            caCertificatePEM: try SecureFile.readText(storeCertificates.caCertificate),
+            serverCertificatePEM: serverCertificate, serverPrivateKeyPEM: serverKey,
+            daemon: DaemonConfig(labels: config.engine.labels, insecureRegistries: config.engine.insecureRegistries,
+                                 registryMirrors: config.engine.registryMirrors, storageDriver: config.engine.storageDriver),
+            engineEnvironment: config.engine.environment, engineOptions: config.engine.options,
+            imageHasDocker: config.image.hasDocker)
+        let userData = try CloudConfig(machine: provisioning).render(mergingUserData: config.userCloudConfig)
+        return [
+            "user-data": Data(userData.utf8),
+            "meta-data": Data(try MetaData(instanceID: "berth-\(config.name)-\(UUID().uuidString.prefix(8))",
+                                           localHostname: config.name).render().utf8),
+            "network-config": Data(try NetworkConfig(macAddress: config.network.mac).render().utf8),
+        ]
+    }
+
+    /// Polls `check` with a short backoff until it holds or the deadline passes.
+    func waitUntil(_ deadline: ContinuousClock.Instant, for config: MachineConfig, what: String,
+                   _ check: () async -> Bool) async throws {
+        var delay = Duration.milliseconds(500)
+        while ContinuousClock.now < deadline {
+            if await check() { return }
+            if try await driver(for: config).state(config) != .running {
+                throw BerthError(.provisioning, "machine \"\(config.name)\" stopped while waiting for \(what); see its console log at \(store.consoleLog(config.name).path)")
+            }
+            try await Task.sleep(for: delay)
+            delay = min(delay * 2, .seconds(3))
+        }
+        throw BerthError(.timeout, "timed out waiting for \(what); see the console log at \(store.consoleLog(config.name).path)")
+    }
+}

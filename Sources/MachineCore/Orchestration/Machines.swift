@@ -1,0 +1,65 @@
+import Foundation
+import Libvirt
+import Logging
+
+/// The machines in one store: what every command acts through. Holds one driver per libvirt URI.
+public final class Machines: Sendable {
+    public let store: Store
+    let logger: Logger
+    private let drivers = DriverPool()
+
+    public init(store: Store, logger: Logger = Logger(label: "berth")) {
+        self.store = store
+        self.logger = logger
+    }
+
+    /// The libvirt URI berth uses unless told otherwise: `$BERTH_LIBVIRT_URI`, else `qemu:///system`
+    /// (Docker Machine's kvm driver default; NAT networks need it).
+    public static var defaultURI: String {
+        ProcessInfo.processInfo.environment["BERTH_LIBVIRT_URI"].flatMap { $0.isEmpty ? nil : $0 } ?? "qemu:///system"
+    }
+
+    public func driver(uri: String) async -> LibvirtDriver { await drivers.driver(uri: uri, logger: logger) }
+    func driver(for config: MachineConfig) async -> LibvirtDriver { await driver(uri: config.hypervisor.uri) }
+
+    public var images: ImageCache { ImageCache(store: store, logger: logger) }
+
+    public func config(_ name: String) throws -> MachineConfig { try store.load(name) }
+
+    public func state(of config: MachineConfig) async throws -> MachineState {
+        try await driver(for: config).state(config)
+    }
+
+    /// The Docker endpoint of a running machine, with its server certificate repaired first when
+    /// it no longer names the machine's IP (see `ensureCertificates`).
+    public func endpoint(_ config: MachineConfig) -> DockerEndpoint { DockerEndpoint(config: config, store: store) }
+
+    public func certificateFiles(_ name: String) -> MachineCertificateFiles {
+        MachineCertificateFiles(directory: store.machineDirectory(name))
+    }
+
+    var storeCertificates: StoreCertificateFiles { StoreCertificateFiles(storeRoot: store.root) }
+
+    /// Whether libguestfs should run its appliance under TCG: when the last probe on this host
+    /// found KVM unusable, or when asked (`BERTH_VIRT_TYPE=qemu`).
+    public func libguestfsNeedsTCG(requested: DomainSpec.VirtType? = nil) async throws -> Bool {
+        if let requested { return requested == .qemu }
+        let choice = try await driver(uri: Self.defaultURI).chooseVirtType(
+            requested: nil, probeKernels: LibvirtDriver.hostKernels(), cacheFolder: cacheFolder)
+        return choice.virtType == .qemu
+    }
+
+    var cacheFolder: URL { store.root.appendingPathComponent("cache") }
+}
+
+/// One driver (and so one libvirt connection) per URI.
+actor DriverPool {
+    private var drivers: [String: LibvirtDriver] = [:]
+
+    func driver(uri: String, logger: Logger) -> LibvirtDriver {
+        if let driver = drivers[uri] { return driver }
+        let driver = LibvirtDriver(uri: uri, logger: logger)
+        drivers[uri] = driver
+        return driver
+    }
+}

@@ -1,0 +1,86 @@
+import Foundation
+import Testing
+@testable import BerthCommands
+@testable import MachineCore
+
+@Suite("berth ls: table and --filter")
+struct LsTests {
+    static func row(_ name: String, state: MachineState = .running, active: Bool = false, driver: String = "libvirt",
+                    docker: String? = "v26.1.5", error: String? = nil, labels: [String] = []) -> MachineListing {
+        MachineListing(name: name, active: active, driver: driver, state: state,
+                       url: state == .running ? "tcp://192.168.122.10:2376" : "", dockerVersion: docker, error: error,
+                       labels: labels)
+    }
+
+    @Test("the table has Docker Machine's columns, aligned, with * for the active machine")
+    func table() {
+        let text = Ls.table([
+            Self.row("dev", active: true),
+            Self.row("build-server", state: .stopped, docker: nil),
+        ])
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        #expect(lines.count == 4)
+        #expect(lines[3] == "")
+        #expect(lines[0].split(separator: " ") == ["NAME", "ACTIVE", "DRIVER", "STATE", "URL", "DOCKER", "ERRORS"])
+        #expect(lines[1].split(separator: " ") == ["dev", "*", "libvirt", "Running", "tcp://192.168.122.10:2376", "v26.1.5"])
+        #expect(lines[2].split(separator: " ") == ["build-server", "-", "libvirt", "Stopped", "Unknown"])
+        // Columns line up: every row's ACTIVE cell starts where the header's does.
+        let activeColumn = lines[0].range(of: "ACTIVE")!.lowerBound.utf16Offset(in: lines[0])
+        #expect(lines[1].range(of: "*")!.lowerBound.utf16Offset(in: lines[1]) == activeColumn)
+        #expect(lines[2].range(of: " - ")!.lowerBound.utf16Offset(in: lines[2]) + 1 == activeColumn)
+        // The longest name sets the width: three spaces after it.
+        #expect(lines[2].hasPrefix("build-server   -"))
+    }
+
+    @Test("an error shows in the last column")
+    func errorColumn() {
+        let text = Ls.table([Self.row("dev", error: "Docker does not answer")])
+        #expect(text.split(separator: "\n")[1].hasSuffix("Docker does not answer"))
+    }
+
+    @Test("values of one key OR together")
+    func sameKeyOrs() throws {
+        let filter = try MachineFilter(["state=running", "state=Paused"])
+        #expect(filter.matches(Self.row("a", state: .running)))
+        #expect(filter.matches(Self.row("b", state: .paused)))
+        #expect(!filter.matches(Self.row("c", state: .stopped)))
+    }
+
+    @Test("different keys AND together")
+    func differentKeysAnd() throws {
+        let filter = try MachineFilter(["state=Running", "name=dev"])
+        #expect(filter.matches(Self.row("dev", state: .running)))
+        #expect(!filter.matches(Self.row("dev", state: .stopped)))
+        #expect(!filter.matches(Self.row("prod", state: .running)))
+    }
+
+    @Test("name= takes a regular expression; driver= ignores case")
+    func nameAndDriver() throws {
+        let name = try MachineFilter(["name=^web-[0-9]+$"])
+        #expect(name.matches(Self.row("web-12")))
+        #expect(!name.matches(Self.row("web-x")))
+        let driver = try MachineFilter(["driver=LIBVIRT"])
+        #expect(driver.matches(Self.row("a")))
+        #expect(!driver.matches(Self.row("a", driver: "generic")))
+    }
+
+    @Test("label= matches a key or a key=value")
+    func labels() throws {
+        let row = Self.row("a", labels: ["env=prod", "team=web"])
+        #expect(try MachineFilter(["label=env"]).matches(row))
+        #expect(try MachineFilter(["label=env=prod"]).matches(row))
+        #expect(!(try MachineFilter(["label=env=dev"]).matches(row)))
+        #expect(!(try MachineFilter(["label=owner"]).matches(row)))
+    }
+
+    @Test("no filter matches everything")
+    func empty() throws {
+        #expect(try MachineFilter([]).matches(Self.row("anything", state: .error)))
+    }
+
+    @Test("a filter without = or with an unknown key is refused")
+    func badFilters() {
+        #expect(throws: BerthError.self) { try MachineFilter(["running"]) }
+        #expect(throws: BerthError.self) { try MachineFilter(["colour=red"]) }
+    }
+}
