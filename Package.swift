@@ -65,11 +65,15 @@ let package = Package(
 
         // Tests. Fast ones need no daemon; IntegrationTests drive the real qemu:///system daemon and real VMs.
         .testTarget(name: "LibvirtTests", dependencies: ["Libvirt"], resources: [.copy("Golden")]),
-        .testTarget(name: "DownloadTests", dependencies: [
-            "Download",
+        // A real HTTP server on loopback for download tests (a library, so test targets can share it).
+        .target(name: "TestSupport", dependencies: [
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
+        ], path: "Tests/TestSupport"),
+        .testTarget(name: "DownloadTests", dependencies: [
+            "Download", "TestSupport",
+            .product(name: "NIOCore", package: "swift-nio"),
         ]),
         .testTarget(name: "GuestfsTests", dependencies: ["Guestfs", "SeedImage"]),
         .testTarget(name: "MachineCoreTests", dependencies: [
@@ -79,10 +83,8 @@ let package = Package(
         ]),
         .testTarget(name: "BerthCommandsTests", dependencies: ["BerthCommands", "MachineCore"]),
         .testTarget(name: "IntegrationTests", dependencies: [
-            "BerthCommands", "MachineCore", "Libvirt",
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "NIOHTTP1", package: "swift-nio"),
+            "MachineCore", "Libvirt", "Guestfs", "TestSupport",
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
     ],
     swiftLanguageModes: [.v6]

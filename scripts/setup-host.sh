@@ -21,6 +21,12 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# The docker client that talks to berth's machines (Debian ships it inside docker.io).
+if ! command -v docker >/dev/null; then
+    echo "setup-host: installing the docker client (docker.io)" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends docker.io >/dev/null
+fi
+
 # The libvirt daemons: through systemd where it runs, started directly otherwise (containers, CI).
 if [ -d /run/systemd/system ]; then
     systemctl start virtlogd.socket libvirtd.socket libvirtd.service >/dev/null 2>&1 || systemctl start libvirtd

@@ -114,3 +114,12 @@ public struct ImageCache: Sendable {
         (try FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber)?.int64Value ?? 0
     }
 }
+
+extension ImageCache {
+    /// Whether every file of a cached image still has the checksum recorded when it was added.
+    public func verify(_ image: CachedImage) -> Bool {
+        [image.disk, image.kernel, image.initrd].compactMap { $0 }.allSatisfy { file in
+            (try? Self.sha256(of: path(of: file, in: image))) == file.sha256
+        }
+    }
+}

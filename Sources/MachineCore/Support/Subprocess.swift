@@ -23,10 +23,12 @@ public enum Subprocess {
     }
 
     /// Runs a program and collects what it prints.
-    public static func capture(_ executable: String, _ arguments: [String], input: Data? = nil) async throws -> Output {
+    public static func capture(_ executable: String, _ arguments: [String], input: Data? = nil,
+                               environment: [String: String]? = nil) async throws -> Output {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if let environment { process.environment = environment }
         let output = Pipe()
         let error = Pipe()
         process.standardOutput = output

@@ -4,54 +4,55 @@ import NIOHTTP1
 import NIOPosix
 
 /// A value shared between the server's event loop and the test.
-final class Shared<Value: Sendable>: @unchecked Sendable {
+public final class Shared<Value: Sendable>: @unchecked Sendable {
     private let lock = NSLock()
     private var value: Value
 
-    init(_ value: Value) { self.value = value }
+    public init(_ value: Value) { self.value = value }
 
-    func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
+    public func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
         lock.lock()
         defer { lock.unlock() }
         return try body(&value)
     }
 
-    var current: Value { withLock { $0 } }
+    public var current: Value { withLock { $0 } }
 }
 
 /// A real HTTP/1.1 server on 127.0.0.1 serving files from memory, with range requests and
 /// misbehaviours on demand.
-final class TestHTTPServer: Sendable {
-    struct Behaviour: Sendable {
+public final class TestHTTPServer: Sendable {
+    public struct Behaviour: Sendable {
+        public init() {}
         /// Answer 404 to everything.
-        var notFound = false
+        public var notFound = false
         /// On the first request only, close the connection after this many body bytes.
-        var dropFirstResponseAfter: Int?
+        public var dropFirstResponseAfter: Int?
         /// Send the body in chunks of this size, `chunkDelay` apart.
-        var chunkSize: Int?
-        var chunkDelay: TimeAmount = .milliseconds(20)
+        public var chunkSize: Int?
+        public var chunkDelay: TimeAmount = .milliseconds(20)
         /// Answer range requests with 206; otherwise ignore them and send 200 and everything.
-        var honoursRanges = true
+        public var honoursRanges = true
     }
 
-    struct Request: Sendable {
-        let path: String
-        let range: String?
+    public struct Request: Sendable {
+        public let path: String
+        public let range: String?
     }
 
-    let files: [String: [UInt8]]
-    let behaviour: Behaviour
+    public let files: [String: [UInt8]]
+    public let behaviour: Behaviour
     private let log = Shared<[Request]>([])
     private let channel: Shared<Channel?> = Shared(nil)
     private let boundPort = Shared(0)
-    var port: Int { boundPort.current }
+    public var port: Int { boundPort.current }
 
     private init(files: [String: [UInt8]], behaviour: Behaviour) {
         self.files = files
         self.behaviour = behaviour
     }
 
-    static func start(files: [String: [UInt8]], behaviour: Behaviour = Behaviour()) async throws -> TestHTTPServer {
+    public static func start(files: [String: [UInt8]], behaviour: Behaviour = Behaviour()) async throws -> TestHTTPServer {
         let server = TestHTTPServer(files: files, behaviour: behaviour)
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -68,13 +69,13 @@ final class TestHTTPServer: Sendable {
         return server
     }
 
-    func url(_ path: String) -> URL {
+    public func url(_ path: String) -> URL {
         URL(string: "http://127.0.0.1:\(port)\(path)")!
     }
 
-    var requests: [Request] { log.current }
+    public var requests: [Request] { log.current }
 
-    func stop() async {
+    public func stop() async {
         try? await channel.current?.close()
     }
 
