@@ -42,6 +42,6 @@ public struct GlobalOptions: ParsableArguments {
 
 /// The name of the machine a command acts on; "default" when none is given.
 struct MachineNameArgument: ParsableArguments {
-    @Argument(help: "The machine's name (default: \"default\").")
+    @Argument(help: "The machine's name.")
     var name: String = "default"
 }

@@ -13,7 +13,8 @@ struct Create: AsyncParsableCommand {
             """)
 
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "The machine's name (default: \"default\").") var name: String = "default"
+    @OptionGroup var machine: MachineNameArgument
+    var name: String { machine.name }
 
     @Option(help: "Virtual CPUs.") var cpus = 2
     @Option(help: "Memory, in MiB or with a unit (2048, 2G).") var memory = "2048"

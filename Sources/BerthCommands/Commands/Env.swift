@@ -8,7 +8,8 @@ struct Env: AsyncParsableCommand {
         discussion: "Use it as: eval $(berth env NAME). If the machine's IP changed, its server certificate is reissued first.")
 
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "The machine's name (default: \"default\").") var name: String = "default"
+    @OptionGroup var machine: MachineNameArgument
+    var name: String { machine.name }
     @Option(help: "The shell to print for: bash, zsh, fish, powershell, cmd, tcsh, emacs (default: detected from $SHELL).")
     var shell: String?
     @Flag(help: "Print the commands that undo the settings.") var unset = false

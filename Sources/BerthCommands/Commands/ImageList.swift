@@ -23,7 +23,7 @@ struct ImageLs: AsyncParsableCommand {
             return
         }
         switch OutputFormat(rawValue: format) ?? .table {
-        case .json: print(images.isEmpty ? "[]" : try JSONOutput.string(images))
+        case .json: print(try JSONOutput.string(images))
         case .table: print(Self.table(images), terminator: "")
         }
     }

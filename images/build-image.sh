@@ -1,0 +1,1 @@
+../Sources/MachineCore/Resources/images/build-image.sh
