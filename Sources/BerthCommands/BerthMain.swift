@@ -8,6 +8,8 @@ import MachineCore
 public enum BerthMain {
     public static func run(arguments: [String] = Array(CommandLine.arguments.dropFirst())) async {
         let debug = arguments.contains("--debug")
+        // A reader that goes away (a closed pipe) must not kill berth halfway through its work.
+        signal(SIGPIPE, SIG_IGN)
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = debug ? .debug : .warning

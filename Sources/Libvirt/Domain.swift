@@ -2,7 +2,7 @@ import CLibvirt
 import Foundation
 
 /// A libvirt domain (virtual machine). Frees its handle when released.
-public final class Domain: @unchecked Sendable {
+public final class Domain: LibvirtObject, @unchecked Sendable {
     public let connection: Connection
     let pointer: OpaquePointer
     /// The domain's name, read once when the handle is made (names do not change under us).
@@ -63,12 +63,7 @@ public final class Domain: @unchecked Sendable {
     /// The domain's XML description as libvirt holds it now.
     public func xmlDescription(inactive: Bool = false) async throws -> String {
         let flags = inactive ? VIR_DOMAIN_XML_INACTIVE.rawValue : 0
-        return try await connection.perform { [self] in
-            guard let xml = takeString(virDomainGetXMLDesc(pointer, flags)) else {
-                throw LibvirtError.last("describe domain \(name)")
-            }
-            return xml
-        }
+        return try await string("describe domain") { virDomainGetXMLDesc($0, flags) }
     }
 
     /// The guest's addresses as libvirt sees them: from the NAT network's DHCP leases by default.
@@ -94,12 +89,6 @@ public final class Domain: @unchecked Sendable {
                     mac: interface.hwaddr.map { String(cString: $0) } ?? "",
                     addresses: addresses)
             }
-        }
-    }
-
-    private func call(_ operation: String, _ body: @escaping @Sendable (OpaquePointer) -> Int32) async throws {
-        try await connection.perform { [self] in
-            guard body(pointer) == 0 else { throw LibvirtError.last("\(operation) \(name)") }
         }
     }
 }
@@ -152,34 +141,18 @@ extension Connection {
     /// Defines (or redefines) a persistent domain from XML.
     @discardableResult
     public func defineDomain(xml: String) async throws -> Domain {
-        let handle = try await perform { [self] () throws -> RawHandle in
-            guard let domain = virDomainDefineXML(pointer, xml) else { throw LibvirtError.last("define domain") }
-            return RawHandle(domain)
-        }
-        return Domain(connection: self, pointer: handle.pointer)
+        Domain(connection: self, pointer: try await handle("define domain") { virDomainDefineXML($0, xml) }.pointer)
     }
 
     /// Creates and boots a transient domain, which disappears when it stops.
     @discardableResult
     public func createTransientDomain(xml: String) async throws -> Domain {
-        let handle = try await perform { [self] () throws -> RawHandle in
-            guard let domain = virDomainCreateXML(pointer, xml, 0) else {
-                throw LibvirtError.last("create transient domain")
-            }
-            return RawHandle(domain)
-        }
-        return Domain(connection: self, pointer: handle.pointer)
+        Domain(connection: self, pointer: try await handle("create transient domain") { virDomainCreateXML($0, xml, 0) }.pointer)
     }
 
     /// The domain with this name; throws libvirt's "no domain" error when there is none.
     public func domain(named name: String) async throws -> Domain {
-        let handle = try await perform { [self] () throws -> RawHandle in
-            guard let domain = virDomainLookupByName(pointer, name) else {
-                throw LibvirtError.last("look up domain \(name)")
-            }
-            return RawHandle(domain)
-        }
-        return Domain(connection: self, pointer: handle.pointer)
+        Domain(connection: self, pointer: try await handle("look up domain \(name)") { virDomainLookupByName($0, name) }.pointer)
     }
 
     /// The domain with this name, or nil when libvirt has none.

@@ -2,7 +2,7 @@ import CLibvirt
 import Foundation
 
 /// A libvirt virtual network (for berth: a NAT network with DHCP). Frees its handle when released.
-public final class Network: @unchecked Sendable {
+public final class Network: LibvirtObject, @unchecked Sendable {
     public let connection: Connection
     let pointer: OpaquePointer
     public let name: String
@@ -16,11 +16,7 @@ public final class Network: @unchecked Sendable {
     deinit { virNetworkFree(pointer) }
 
     public func isActive() async throws -> Bool {
-        try await connection.perform { [self] in
-            let active = virNetworkIsActive(pointer)
-            guard active >= 0 else { throw LibvirtError.last("read state of network \(name)") }
-            return active == 1
-        }
+        try await flag("read state of network") { virNetworkIsActive($0) }
     }
 
     public func start() async throws { try await call("start network") { virNetworkCreate($0) } }
@@ -31,12 +27,7 @@ public final class Network: @unchecked Sendable {
     }
 
     public func xmlDescription() async throws -> String {
-        try await connection.perform { [self] in
-            guard let xml = takeString(virNetworkGetXMLDesc(pointer, 0)) else {
-                throw LibvirtError.last("describe network \(name)")
-            }
-            return xml
-        }
+        try await string("describe network") { virNetworkGetXMLDesc($0, 0) }
     }
 
     /// Adds a DHCP host reservation, to the running network and its persistent definition.
@@ -84,12 +75,6 @@ public final class Network: @unchecked Sendable {
             }
         }
     }
-
-    private func call(_ operation: String, _ body: @escaping @Sendable (OpaquePointer) -> Int32) async throws {
-        try await connection.perform { [self] in
-            guard body(pointer) == 0 else { throw LibvirtError.last("\(operation) \(name)") }
-        }
-    }
 }
 
 public struct DHCPLease: Sendable, Equatable {
@@ -97,26 +82,23 @@ public struct DHCPLease: Sendable, Equatable {
     public let ipAddress: String
     public let hostname: String?
     public let expiry: Date
+
+    public init(mac: String, ipAddress: String, hostname: String?, expiry: Date) {
+        self.mac = mac
+        self.ipAddress = ipAddress
+        self.hostname = hostname
+        self.expiry = expiry
+    }
 }
 
 extension Connection {
     @discardableResult
     public func defineNetwork(xml: String) async throws -> Network {
-        let handle = try await perform { [self] () throws -> RawHandle in
-            guard let network = virNetworkDefineXML(pointer, xml) else { throw LibvirtError.last("define network") }
-            return RawHandle(network)
-        }
-        return Network(connection: self, pointer: handle.pointer)
+        Network(connection: self, pointer: try await handle("define network") { virNetworkDefineXML($0, xml) }.pointer)
     }
 
     public func network(named name: String) async throws -> Network {
-        let handle = try await perform { [self] () throws -> RawHandle in
-            guard let network = virNetworkLookupByName(pointer, name) else {
-                throw LibvirtError.last("look up network \(name)")
-            }
-            return RawHandle(network)
-        }
-        return Network(connection: self, pointer: handle.pointer)
+        Network(connection: self, pointer: try await handle("look up network \(name)") { virNetworkLookupByName($0, name) }.pointer)
     }
 
     public func networkIfExists(named name: String) async throws -> Network? {

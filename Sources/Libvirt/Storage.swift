@@ -2,7 +2,7 @@ import CLibvirt
 import Foundation
 
 /// A libvirt storage pool (berth uses a directory pool that QEMU can read). Frees its handle when released.
-public final class StoragePool: @unchecked Sendable {
+public final class StoragePool: LibvirtObject, @unchecked Sendable {
     public let connection: Connection
     let pointer: OpaquePointer
     public let name: String
@@ -16,11 +16,7 @@ public final class StoragePool: @unchecked Sendable {
     deinit { virStoragePoolFree(pointer) }
 
     public func isActive() async throws -> Bool {
-        try await connection.perform { [self] in
-            let active = virStoragePoolIsActive(pointer)
-            guard active >= 0 else { throw LibvirtError.last("read state of storage pool \(name)") }
-            return active == 1
-        }
+        try await flag("read state of storage pool") { virStoragePoolIsActive($0) }
     }
 
     /// Builds the pool's backing (for a directory pool: creates the folder).
@@ -36,23 +32,13 @@ public final class StoragePool: @unchecked Sendable {
     /// Creates a volume from its XML description (for example a qcow2 overlay on a backing file).
     @discardableResult
     public func createVolume(xml: String) async throws -> StorageVolume {
-        let handle = try await connection.perform { [self] () throws -> RawHandle in
-            guard let volume = virStorageVolCreateXML(pointer, xml, 0) else {
-                throw LibvirtError.last("create volume in storage pool \(name)")
-            }
-            return RawHandle(volume)
-        }
-        return StorageVolume(connection: connection, pointer: handle.pointer)
+        let made = try await handle("create volume in storage pool \(name)") { virStorageVolCreateXML($0, xml, 0) }
+        return StorageVolume(connection: connection, pointer: made.pointer)
     }
 
     public func volume(named volumeName: String) async throws -> StorageVolume {
-        let handle = try await connection.perform { [self] () throws -> RawHandle in
-            guard let volume = virStorageVolLookupByName(pointer, volumeName) else {
-                throw LibvirtError.last("look up volume \(volumeName)")
-            }
-            return RawHandle(volume)
-        }
-        return StorageVolume(connection: connection, pointer: handle.pointer)
+        let found = try await handle("look up volume \(volumeName)") { virStorageVolLookupByName($0, volumeName) }
+        return StorageVolume(connection: connection, pointer: found.pointer)
     }
 
     public func volumeIfExists(named volumeName: String) async throws -> StorageVolume? {
@@ -78,16 +64,10 @@ public final class StoragePool: @unchecked Sendable {
             }
         }
     }
-
-    private func call(_ operation: String, _ body: @escaping @Sendable (OpaquePointer) -> Int32) async throws {
-        try await connection.perform { [self] in
-            guard body(pointer) == 0 else { throw LibvirtError.last("\(operation) \(name)") }
-        }
-    }
 }
 
 /// A volume in a storage pool. Frees its handle when released.
-public final class StorageVolume: @unchecked Sendable {
+public final class StorageVolume: LibvirtObject, @unchecked Sendable {
     public let connection: Connection
     let pointer: OpaquePointer
     public let name: String
@@ -102,12 +82,7 @@ public final class StorageVolume: @unchecked Sendable {
 
     /// The volume's path on the hypervisor host.
     public func path() async throws -> String {
-        try await connection.perform { [self] in
-            guard let path = takeString(virStorageVolGetPath(pointer)) else {
-                throw LibvirtError.last("get path of volume \(name)")
-            }
-            return path
-        }
+        try await string("get path of volume") { virStorageVolGetPath($0) }
     }
 
     /// Capacity (what the guest sees) and allocation (what the host spends), in bytes.
@@ -120,16 +95,12 @@ public final class StorageVolume: @unchecked Sendable {
     }
 
     public func delete() async throws {
-        try await connection.perform { [self] in
-            guard virStorageVolDelete(pointer, 0) == 0 else { throw LibvirtError.last("delete volume \(name)") }
-        }
+        try await call("delete volume") { virStorageVolDelete($0, 0) }
     }
 
     /// Grows the volume's capacity to `bytes`.
     public func resize(to bytes: UInt64) async throws {
-        try await connection.perform { [self] in
-            guard virStorageVolResize(pointer, bytes, 0) == 0 else { throw LibvirtError.last("resize volume \(name)") }
-        }
+        try await call("resize volume") { virStorageVolResize($0, bytes, 0) }
     }
 
     /// Uploads a local file's bytes into the volume through a libvirt stream, so it works
@@ -167,21 +138,11 @@ public final class StorageVolume: @unchecked Sendable {
 extension Connection {
     @discardableResult
     public func defineStoragePool(xml: String) async throws -> StoragePool {
-        let handle = try await perform { [self] () throws -> RawHandle in
-            guard let pool = virStoragePoolDefineXML(pointer, xml, 0) else { throw LibvirtError.last("define storage pool") }
-            return RawHandle(pool)
-        }
-        return StoragePool(connection: self, pointer: handle.pointer)
+        StoragePool(connection: self, pointer: try await handle("define storage pool") { virStoragePoolDefineXML($0, xml, 0) }.pointer)
     }
 
     public func storagePool(named name: String) async throws -> StoragePool {
-        let handle = try await perform { [self] () throws -> RawHandle in
-            guard let pool = virStoragePoolLookupByName(pointer, name) else {
-                throw LibvirtError.last("look up storage pool \(name)")
-            }
-            return RawHandle(pool)
-        }
-        return StoragePool(connection: self, pointer: handle.pointer)
+        StoragePool(connection: self, pointer: try await handle("look up storage pool \(name)") { virStoragePoolLookupByName($0, name) }.pointer)
     }
 
     public func storagePoolIfExists(named name: String) async throws -> StoragePool? {

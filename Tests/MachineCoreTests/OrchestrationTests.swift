@@ -20,6 +20,14 @@ import Testing
         #expect(try NetworkPlan.reservation(for: "dev", on: spec) == host, "an existing reservation is reused")
     }
 
+    @Test func addressesStillLeasedToAnotherMachineAreSkipped() throws {
+        let spec = NetworkPlan.newNetwork(named: "berth", hostAddresses: [])
+        let stale = DHCPLease(mac: "52:54:00:aa:aa:aa", ipAddress: "192.168.124.2", hostname: "removed", expiry: Date())
+        #expect(try NetworkPlan.reservation(for: "dev", on: spec, leases: [stale]).ip == "192.168.124.3")
+        let own = DHCPLease(mac: NetworkPlan.mac(for: "dev"), ipAddress: "192.168.124.2", hostname: "dev", expiry: Date())
+        #expect(try NetworkPlan.reservation(for: "dev", on: spec, leases: [own]).ip == "192.168.124.2")
+    }
+
     @Test func newNetworkKeepsClearOfHostSubnets() {
         let spec = NetworkPlan.newNetwork(named: "berth", hostAddresses: ["192.168.124.7", "192.168.125.1", "10.0.0.1"])
         #expect(spec.gateway == "192.168.126.1")

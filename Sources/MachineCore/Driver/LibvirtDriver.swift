@@ -173,7 +173,9 @@ public actor LibvirtDriver: Driver {
         try await libvirt("reserving an address on network \(name)") { connection in
             let network = try await self.network(named: name, in: connection)
             let spec = try NetworkSpec(xml: try await network.xmlDescription())
-            let host = try NetworkPlan.reservation(for: machine, on: spec)
+            // Drivers that keep no lease table (libvirt's test driver) simply have no stale leases.
+            let leases = (try? await network.dhcpLeases()) ?? []
+            let host = try NetworkPlan.reservation(for: machine, on: spec, leases: leases)
             if !spec.hosts.contains(host) { try await network.addDHCPHost(host) }
             return MachineConfig.NetworkAttachment(name: name, mac: host.mac, ip: host.ip)
         }

@@ -34,8 +34,10 @@ enum NetworkPlan {
     }
 
     /// The reservation for `machine` on `spec`: the existing one when the machine has one already,
-    /// otherwise a new MAC and the lowest free reserved address.
-    static func reservation(for machine: String, on spec: NetworkSpec) throws -> NetworkSpec.DHCPHost {
+    /// otherwise a new MAC and the lowest free reserved address. `leases` are the network's current
+    /// DHCP leases: an address still leased to another MAC (a machine removed minutes ago) is not
+    /// free, because dnsmasq would not hand it out again until that lease expires.
+    static func reservation(for machine: String, on spec: NetworkSpec, leases: [DHCPLease] = []) throws -> NetworkSpec.DHCPHost {
         if let existing = spec.hosts.first(where: { $0.name == machine }) { return existing }
         let usedMACs = Set(spec.hosts.map { $0.mac.lowercased() })
         var attempt = 0
@@ -44,7 +46,7 @@ enum NetworkPlan {
             attempt += 1
             mac = Self.mac(for: machine, attempt: attempt)
         }
-        let usedIPs = Set(spec.hosts.map(\.ip))
+        let usedIPs = Set(spec.hosts.map(\.ip) + leases.filter { $0.mac.lowercased() != mac }.map(\.ipAddress))
         let base = spec.gateway.split(separator: ".").dropLast().joined(separator: ".")
         guard let last = reservedRange.first(where: { !usedIPs.contains("\(base).\($0)") && "\(base).\($0)" != spec.gateway }) else {
             throw BerthError(.hypervisor, "network \(spec.name) has no free fixed addresses left; remove unused machines or use --network with another name")
