@@ -89,7 +89,7 @@ struct ImageRm: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rm",
         abstract: "Remove images from the cache.",
-        discussion: "Machines made from an image keep working: their disks live in libvirt's storage pool.")
+        discussion: "Machines made from an image keep working: the image's volumes in libvirt's storage pool stay while a machine uses them.")
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The images' names.") var names: [String]
@@ -99,11 +99,11 @@ struct ImageRm: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let images = global.machines.images
+        let machines = global.machines
         var failures: [String] = []
         for name in names {
             do {
-                try images.remove(named: name)
+                try await machines.removeImage(named: name)
                 Terminal.status("Removed image \"\(name)\".")
             } catch let error as BerthError {
                 failures.append(error.message)

@@ -106,6 +106,17 @@ public actor LibvirtDriver: Driver {
         }
     }
 
+    /// Deletes an image's volumes from the pool (the caller knows no machine uses them).
+    public func removeImageVolumes(_ image: CachedImage) async throws {
+        let names = baseVolumeNames(image)
+        try await libvirt("removing the volumes of image \(image.name)") { connection in
+            guard let pool = try await connection.storagePoolIfExists(named: self.poolName) else { return }
+            for case let name? in [names.disk, names.kernel, names.initrd] {
+                try await pool.volumeIfExists(named: name)?.delete()
+            }
+        }
+    }
+
     nonisolated func diskVolumeName(_ config: MachineConfig) -> String { "\(config.hypervisor.domainName).qcow2" }
     nonisolated func seedVolumeName(_ config: MachineConfig) -> String { "\(config.hypervisor.domainName)-seed.iso" }
 

@@ -22,3 +22,19 @@ extension Machines {
         return store.machineNames().compactMap { try? config($0) }.filter { $0.dockerURL == wanted }
     }
 }
+
+extension Machines {
+    /// Removes an image from the cache and its volumes from the default libvirt pool, unless a
+    /// machine in this store still has its disk on them (then the volumes stay for that machine).
+    public func removeImage(named name: String) async throws {
+        guard let image = images.entry(named: name) else {
+            throw BerthError(.image, "no image named \"\(name)\" in the cache; `berth image ls` lists them")
+        }
+        try images.remove(named: name)
+        let driver = await driver(uri: Self.defaultURI)
+        let volumes = driver.baseVolumeNames(image)
+        let inUse = store.machineNames().compactMap { try? config($0) }.contains { $0.image.diskVolume == volumes.disk }
+        guard !inUse else { return }
+        try? await driver.removeImageVolumes(image)
+    }
+}
