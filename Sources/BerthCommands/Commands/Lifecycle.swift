@@ -4,8 +4,19 @@ import MachineCore
 
 /// Names given on the command line; none means "default".
 struct MachineNames: ParsableArguments {
-    @Argument(help: "Machine names (default: \"default\").") var names: [String] = []
+    @Argument(help: "Machine names; none means \"default\".") var names: [String] = []
     var resolved: [String] { names.isEmpty ? ["default"] : names }
+
+    /// Runs `action` on every named machine at once (each under its lock), then prints
+    /// `<done> "NAME".` for each that succeeded; all failures are reported together.
+    func each(in global: GlobalOptions, done: String,
+              _ action: @escaping @Sendable (Machines, MachineConfig) async throws -> Void) async throws {
+        let all = global.machines
+        try await all.forEach(resolved) { config in
+            try await action(all, config)
+            Terminal.status("\(done) \"\(config.name)\".")
+        }
+    }
 }
 
 struct Start: AsyncParsableCommand {
@@ -16,11 +27,7 @@ struct Start: AsyncParsableCommand {
     @OptionGroup var machines: MachineNames
 
     func run() async throws {
-        let all = global.machines
-        try await all.forEach(machines.resolved) { config in
-            try await all.start(config)
-            Terminal.status("Started \"\(config.name)\" at \(config.dockerURL).")
-        }
+        try await machines.each(in: global, done: "Started") { try await $0.start($1) }
     }
 }
 
@@ -32,12 +39,8 @@ struct Stop: AsyncParsableCommand {
     @Option(name: [.short, .long], help: "Seconds to wait for a clean shutdown.") var timeout = 90
 
     func run() async throws {
-        let all = global.machines
-        let timeout = self.timeout
-        try await all.forEach(machines.resolved) { config in
-            try await all.stop(config, timeout: .seconds(timeout))
-            Terminal.status("Stopped \"\(config.name)\".")
-        }
+        let timeout = Duration.seconds(self.timeout)
+        try await machines.each(in: global, done: "Stopped") { try await $0.stop($1, timeout: timeout) }
     }
 }
 
@@ -47,11 +50,7 @@ struct Restart: AsyncParsableCommand {
     @OptionGroup var machines: MachineNames
 
     func run() async throws {
-        let all = global.machines
-        try await all.forEach(machines.resolved) { config in
-            try await all.restart(config)
-            Terminal.status("Restarted \"\(config.name)\".")
-        }
+        try await machines.each(in: global, done: "Restarted") { try await $0.restart($1) }
     }
 }
 
@@ -61,11 +60,7 @@ struct Kill: AsyncParsableCommand {
     @OptionGroup var machines: MachineNames
 
     func run() async throws {
-        let all = global.machines
-        try await all.forEach(machines.resolved) { config in
-            try await all.kill(config)
-            Terminal.status("Killed \"\(config.name)\".")
-        }
+        try await machines.each(in: global, done: "Killed") { try await $0.kill($1) }
     }
 }
 

@@ -11,10 +11,6 @@ struct Provision: AsyncParsableCommand {
     @OptionGroup var machines: MachineNames
 
     func run() async throws {
-        let all = global.machines
-        try await all.forEach(machines.resolved) { config in
-            try await all.provision(config)
-            Terminal.status("Provisioned \"\(config.name)\".")
-        }
+        try await machines.each(in: global, done: "Provisioned") { try await $0.provision($1) }
     }
 }
