@@ -44,7 +44,12 @@ extension RealMachines {
             #expect(wrong.error.contains("checksum"))
             #expect(TestImages.cache.entry(named: "berth-it-wrong") == nil)
 
-            try await CLI.berth("image", "pull", url, "--sha256", digest, "--name", "berth-it-pulled")
+            // Two berth processes pulling the same URL at once: one transfer, one cache entry.
+            let requestsBefore = server.requests.count
+            async let first = CLI.berth("image", "pull", url, "--sha256", digest, "--name", "berth-it-pulled")
+            async let second = CLI.berth("image", "pull", url, "--sha256", digest, "--name", "berth-it-pulled")
+            _ = try await (first, second)
+            #expect(server.requests.count - requestsBefore == 1)
             await server.stop()
             let pulled = try #require(TestImages.cache.entry(named: "berth-it-pulled"))
             #expect(pulled.disk.sha256 == digest)

@@ -51,20 +51,23 @@ extension ImageCache {
     public func pull(_ url: URL, checksum: Checksum?, name: String? = nil, forceTCG: Bool,
                      progress: DownloadProgressHandler? = nil) async throws -> CachedImage {
         let name = name ?? Self.name(from: url.lastPathComponent)
-        // Downloads live in a stable place keyed by URL, so an interrupted pull resumes and two
-        // processes pulling the same URL share one transfer (the downloader locks the file).
+        // Downloads live in a stable place keyed by URL, so an interrupted pull resumes; the lock
+        // makes a second process pulling the same URL wait and then reuse the first one's entry.
         let downloads = directory.appendingPathComponent(".downloads")
         try SecureFile.createDirectory(downloads)
-        let target = downloads.appendingPathComponent(Self.fileKey(url.absoluteString))
+        let key = Self.fileKey(url.absoluteString)
+        let lock = try await StoreLock.acquire(at: downloads.appendingPathComponent("\(key).pull.lock"),
+                                               subject: "the pull of \(url.absoluteString)", timeout: .seconds(3600))
+        defer { withExtendedLifetime(lock) {} }
+        if let existing = entry(named: name), existing.origin == url.absoluteString,
+           checksum.map({ $0.algorithm == .sha256 && $0.hex == existing.disk.sha256 }) ?? true {
+            return existing
+        }
+        let target = downloads.appendingPathComponent(key)
         do {
             try await Downloader().download(from: url, to: target, checksum: checksum, progress: progress)
         } catch {
             throw BerthError(.download, error.description, cause: error)
-        }
-        if let existing = entry(named: name), existing.origin == url.absoluteString,
-           existing.disk.sha256 == (try? Self.sha256(of: target)) {
-            try? FileManager.default.removeItem(at: target)
-            return existing
         }
         let work = try makeWorkFolder()
         do {

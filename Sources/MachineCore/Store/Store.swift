@@ -84,11 +84,11 @@ public struct Store: Sendable {
         }
     }
 
-    /// Takes the machine's lock (see `MachineLock`).
-    public func lock(_ name: String, timeout: Duration = .seconds(30)) async throws -> MachineLock {
+    /// Takes the machine's lock (see `StoreLock`).
+    public func lock(_ name: String, timeout: Duration = .seconds(30)) async throws -> StoreLock {
         try SecureFile.createDirectory(locksDirectory)
-        return try await MachineLock.acquire(at: locksDirectory.appendingPathComponent("\(name).lock"), machine: name,
-                                             timeout: timeout)
+        return try await StoreLock.acquire(at: locksDirectory.appendingPathComponent("\(name).lock"),
+                                           subject: "machine \"\(name)\"", timeout: timeout)
     }
 
     static let encoder: JSONEncoder = {
