@@ -7,8 +7,8 @@ struct Create: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Create a machine: a VM running Docker Engine that the host's docker can talk to.",
         discussion: """
-            Runs in stages (preflight, image, disk, network, cloud-init seed, boot, waiting for SSH,
-            waiting for Docker) and prints each with its time. A failed or interrupted create removes
+            Runs in stages (preflight, image, disk, network, cloud-init seed, boot, waiting for SSH, \
+            waiting for Docker) and prints each with its time. A failed or interrupted create removes \
             everything it made.
             """)
 
@@ -70,9 +70,9 @@ struct Create: AsyncParsableCommand {
         let machines = global.machines
         let clock = ContinuousClock()
         let started = clock.now
-        let request_ = request
+        let complete = request
         let config = try await Interrupts.cancellingOnSignal {
-            try await machines.create(request_, reporter: StageLines())
+            try await machines.create(complete, reporter: StageLines())
         }
         Terminal.status("Machine \"\(config.name)\" is running at \(config.dockerURL) (\(StageLines.format(clock.now - started)) in all).")
         Terminal.status("To point your Docker client at it, run: eval $(berth env\(config.name == "default" ? "" : " \(config.name)"))")

@@ -6,8 +6,8 @@ struct Ls: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List machines.",
         discussion: """
-            Columns: NAME ACTIVE DRIVER STATE URL DOCKER ERRORS. ACTIVE is * for the machine $DOCKER_HOST points at.
-            States come from one libvirt listing; Docker is asked in parallel with a short timeout, so a dead
+            Columns: NAME ACTIVE DRIVER STATE URL DOCKER ERRORS. ACTIVE is * for the machine $DOCKER_HOST points at. \
+            States come from one libvirt listing; Docker is asked in parallel with a short timeout, so a dead \
             machine never holds up the list.
             """)
 

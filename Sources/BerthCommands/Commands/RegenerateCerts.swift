@@ -7,7 +7,7 @@ struct RegenerateCerts: AsyncParsableCommand {
         commandName: "regenerate-certs",
         abstract: "Issue new TLS certificates for machines and install them.",
         discussion: """
-            Issues a new server certificate for each machine and, when it is running, installs it and restarts Docker.
+            Issues a new server certificate for each machine and, when it is running, installs it and restarts Docker. \
             With --client-certs, the CA and the client certificate are made again too; other machines then get a new server certificate on their next start, env or config.
             """)
 

@@ -45,8 +45,7 @@ extension Machines {
 
             let virtChoice = try await operation.stage("preflight") { () -> LibvirtDriver.VirtTypeChoice in
                 try await driver.preCreateCheck()
-                if let existing = try await driver.connection().domainIfExists(named: request.name) {
-                    _ = existing
+                if try await driver.connection().domainIfExists(named: request.name) != nil {
                     throw BerthError(.machineExists, "libvirt already has a domain named \"\(request.name)\" at \(request.libvirtURI); pick another machine name")
                 }
                 let defaultKernel = images.entry(named: ImageCache.defaultImageName).flatMap { image in

@@ -23,10 +23,10 @@ extension Machines {
             for await (name, error) in group { if let error { failures.append((name, error)) } }
             return failures.sorted { $0.0 < $1.0 }
         }
-        guard !failures.isEmpty else { return }
-        if failures.count == 1, let error = failures[0].1 as? BerthError { throw error }
+        guard let (_, firstError) = failures.first else { return }
+        if failures.count == 1, let error = firstError as? BerthError { throw error }
         let summary = failures.map { "\($0.0): \(($0.1 as? BerthError)?.message ?? String(describing: $0.1))" }.joined(separator: "; ")
-        throw BerthError(failures.first?.1 is BerthError ? (failures.first?.1 as! BerthError).code : .hypervisor, summary)
+        throw BerthError((firstError as? BerthError)?.code ?? .hypervisor, summary)
     }
 
     /// Boots a stopped machine. Its address reservation is checked first: if the machine ended up
