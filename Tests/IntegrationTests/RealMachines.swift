@@ -83,6 +83,9 @@ extension RealMachines {
             let hello = try await CLI.docker(["run", "--rm", "berth-test/busybox", "/bin/echo", "installed by cloud-init"],
                                              machine: name)
             #expect(hello.output.trimmingCharacters(in: .whitespacesAndNewlines) == "installed by cloud-init", "\(hello.error)")
+            // The docker command works inside the machine too.
+            let inside = try await CLI.berth(["ssh", name, "--", "sudo", "docker", "info", "--format", "{{.Name}}"])
+            #expect(inside.output.trimmingCharacters(in: .whitespacesAndNewlines) == name)
             try await CLI.berth("rm", "-y", name)
             #expect(try await Witness.leftovers(of: name) == [])
         }

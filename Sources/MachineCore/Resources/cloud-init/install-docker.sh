@@ -6,7 +6,9 @@ export DEBIAN_FRONTEND=noninteractive
 
 if ! command -v dockerd >/dev/null 2>&1; then
     attempt=1
-    until apt-get update -q && apt-get install -y -q --no-install-recommends docker.io ca-certificates; do
+    # Newer Debian ships the docker command in its own package (docker-cli); older ones inside docker.io.
+    until apt-get update -q && apt-get install -y -q --no-install-recommends docker.io ca-certificates \
+        $(apt-cache show docker-cli >/dev/null 2>&1 && echo docker-cli); do
         if [ "$attempt" -ge 5 ]; then
             echo "berth: could not install docker.io" >&2
             exit 1
