@@ -37,7 +37,6 @@ public enum BerthMain {
 /// Writing to the terminal: colour only on a terminal and never with NO_COLOR.
 public enum Terminal {
     public static var standardErrorIsTerminal: Bool { isatty(STDERR_FILENO) == 1 }
-    public static var standardOutputIsTerminal: Bool { isatty(STDOUT_FILENO) == 1 }
     public static var standardInputIsTerminal: Bool { isatty(STDIN_FILENO) == 1 }
     static var colourAllowed: Bool {
         ProcessInfo.processInfo.environment["NO_COLOR"].map(\.isEmpty) ?? true

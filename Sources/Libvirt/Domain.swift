@@ -45,11 +45,6 @@ public final class Domain: LibvirtObject, @unchecked Sendable {
         try await call("destroy domain") { virDomainDestroy($0) }
     }
 
-    /// Resets the virtual hardware at once.
-    public func reset() async throws {
-        try await call("reset domain") { virDomainReset($0, 0) }
-    }
-
     /// Removes the persistent definition (and any managed save image and snapshots' metadata).
     public func undefine() async throws {
         let flags = VIR_DOMAIN_UNDEFINE_MANAGED_SAVE.rawValue | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA.rawValue

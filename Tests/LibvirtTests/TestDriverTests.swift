@@ -24,6 +24,13 @@ import Testing
         #expect(try await connection.domainIfExists(named: "wrapper-test") == nil)
     }
 
+    @Test func connectionReportsItsHostAndLibraryVersion() async throws {
+        let connection = try await Connection.open("test:///default")
+        #expect(try await connection.hostname().isEmpty == false)
+        #expect(try await connection.libraryVersion().split(separator: ".").count == 3)
+        #expect(try await connection.libraryVersion().hasPrefix("0.") == false)
+    }
+
     @Test func unknownDomainIsATypedError() async throws {
         let connection = try await Connection.open("test:///default")
         let error = await #expect(throws: LibvirtError.self) { try await connection.domain(named: "no-such-machine") }

@@ -173,3 +173,29 @@ import Testing
         #expect(states == ["test": .running])
     }
 }
+
+@Suite struct SeedTests {
+    /// With `--ssh-key`, the machine records and keeps the user's key file, and the seed is written.
+    @Test func userKeyIsRecordedInTheConfigAndSeedIsWritten() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("berth-seed-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let store = Store(root: root)
+        try store.prepare()
+        let keyFolder = root.appendingPathComponent("user")
+        try FileManager.default.createDirectory(at: keyFolder, withIntermediateDirectories: true)
+        let userKey = keyFolder.appendingPathComponent("my-key")
+        let keygen = try await Subprocess.capture("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", userKey.path])
+        #expect(keygen.status == 0)
+
+        var config = StoreTests.sampleConfig("seeded")
+        try SecureFile.createDirectory(store.machineDirectory("seeded"))
+        let seed = try await Machines(store: store).makeSeed(for: &config, sshKey: userKey)
+        defer { try? FileManager.default.removeItem(at: seed) }
+        #expect(config.ssh.keyFile == "my-key")
+        let copied = store.machineDirectory("seeded").appendingPathComponent("my-key")
+        #expect(try SecureFile.mode(of: copied) == 0o600)
+        let iso = try Data(contentsOf: seed)
+        #expect(iso.count > 32 * 1024)
+        #expect(String(decoding: iso, as: UTF8.self).contains("cidata"))
+    }
+}

@@ -92,7 +92,7 @@ extension Machines {
             }
 
             try await operation.stage("cloud-init seed") {
-                let seed = try await makeSeed(for: config, sshKey: request.sshKey)
+                let seed = try await makeSeed(for: &config, sshKey: request.sshKey)
                 defer { try? FileManager.default.removeItem(at: seed) }
                 try await driver.createSeed(for: config, seed: seed)
             }
@@ -182,7 +182,8 @@ extension Machines {
     }
 
     /// Keys, certificates and the cloud-init documents, written into a seed ISO (a temporary file).
-    func makeSeed(for config: MachineConfig, sshKey: URL?) async throws -> URL {
+    /// Records the SSH key's file name in `config`.
+    func makeSeed(for config: inout MachineConfig, sshKey: URL?) async throws -> URL {
         let directory = store.machineDirectory(config.name)
         let keys: SSHKeyPair
         if let sshKey {
@@ -190,9 +191,7 @@ extension Machines {
         } else {
             keys = try SSHKeyPair.generate(machineName: config.name, in: directory)
         }
-        var config = config
         config.ssh.keyFile = keys.privateKeyPath.lastPathComponent
-        try store.save(config)
         let certificates = certificateFiles(config.name)
         try certificates.ensureServerCertificate(store: storeCertificates, machineName: config.name, ip: config.network.ip)
         let files = try seedFiles(for: config, sshPublicKey: keys.publicKey)

@@ -30,8 +30,7 @@ public final class Machines: Sendable {
         try await driver(for: config).state(config)
     }
 
-    /// The Docker endpoint of a running machine, with its server certificate repaired first when
-    /// it no longer names the machine's IP (see `ensureCertificates`).
+    /// The Docker endpoint of a machine (its API over mutual TLS with the store's client certificate).
     public func endpoint(_ config: MachineConfig) -> DockerEndpoint { DockerEndpoint(config: config, store: store) }
 
     public func certificateFiles(_ name: String) -> MachineCertificateFiles {

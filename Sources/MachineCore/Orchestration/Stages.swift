@@ -14,7 +14,6 @@ public protocol StageReporter: Sendable {
 public final class StagedOperation: @unchecked Sendable {
     private let reporter: StageReporter
     private var undoSteps: [(String, @Sendable () async throws -> Void)] = []
-    public private(set) var timings: [(stage: String, duration: Duration)] = []
 
     public init(reporter: StageReporter) { self.reporter = reporter }
 
@@ -30,7 +29,6 @@ public final class StagedOperation: @unchecked Sendable {
             let result = try await body()
             try Task.checkCancellation()
             let elapsed = clock.now - start
-            timings.append((name, elapsed))
             reporter.stageFinished(name, after: elapsed)
             if let undo { undoSteps.append((name, undo)) }
             return result
@@ -74,13 +72,4 @@ public final class StagedOperation: @unchecked Sendable {
             throw error
         }
     }
-}
-
-/// A reporter that prints nothing (tests, `--quiet`).
-public struct SilentReporter: StageReporter {
-    public init() {}
-    public func stageStarted(_ stage: String) {}
-    public func stageFinished(_ stage: String, after: Duration) {}
-    public func stageFailed(_ stage: String, after: Duration) {}
-    public func note(_ message: String) {}
 }
