@@ -29,7 +29,13 @@ public enum BerthMain {
         } catch let error as ExitCode {
             exit(error.rawValue)
         } catch {
-            Berth.exit(withError: error)
+            // --help, --version and completion scripts are "errors" that exit 0: let the parser print them.
+            guard Berth.exitCode(for: error) != .success else { Berth.exit(withError: error) }
+            let message = Berth.message(for: error)
+            // Bad input is one line (the usage is one `--help` away), never a trap or a page of text.
+            let line = message.split(separator: "\n").first.map(String.init) ?? message
+            Terminal.error("\(line.hasPrefix("Error: ") ? String(line.dropFirst(7)) : line) (see `berth \(arguments.first.map { $0.hasPrefix("-") ? "" : $0 + " " } ?? "")--help`)")
+            exit(Berth.exitCode(for: error).rawValue)
         }
     }
 }

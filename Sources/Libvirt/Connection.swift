@@ -20,7 +20,9 @@ public final class Connection: @unchecked Sendable {
             guard let pointer = virConnectOpen(uri) else { throw LibvirtError.last("connect to \(uri)") }
             return RawHandle(pointer)
         }
-        return Connection(uri: uri, pointer: handle.pointer, queue: queue)
+        let connection = Connection(uri: uri, pointer: handle.pointer, queue: queue)
+        try? await connection.enableKeepAlive()
+        return connection
     }
 
     private init(uri: String, pointer: OpaquePointer, queue: DispatchQueue) {
@@ -82,11 +84,20 @@ public final class Connection: @unchecked Sendable {
 }
 
 /// Process-wide libvirt set-up: initialise once and keep libvirt from printing errors itself;
-/// the wrapper reports them as typed errors instead.
+/// the wrapper reports them as typed errors instead. libvirt's default event loop runs on a
+/// thread of its own, so connections can send keepalives: a daemon that stops answering makes
+/// calls fail within seconds instead of hanging forever.
 enum Libvirt {
     private static let once: Void = {
         _ = virInitialize()
         virSetErrorFunc(nil, { _, _ in })
+        if virEventRegisterDefaultImpl() == 0 {
+            let loop = Thread {
+                while true { _ = virEventRunDefaultImpl() }
+            }
+            loop.name = "libvirt events"
+            loop.start()
+        }
     }()
 
     static func initialize() { _ = once }

@@ -12,7 +12,7 @@ struct ScpArgumentsTests {
             guard let config = configs.first(where: { $0.name == name }) else {
                 throw BerthError(.machineNotFound, "machine \"\(name)\" does not exist")
             }
-            return SSHCommand(config: config, store: store)
+            return try SSHCommand(config: config, store: store)
         }
     }
 
@@ -30,7 +30,7 @@ struct ScpArgumentsTests {
     func upload() throws {
         let dev = Fixtures.config("dev", ip: "192.168.122.10", sshPort: 2222)
         let arguments = try ScpArguments.translate(["./app.tar", "dev:/tmp/"], recursive: false, access: access([dev]))
-        let ssh = SSHCommand(config: dev, store: store)
+        let ssh = try SSHCommand(config: dev, store: store)
         #expect(arguments == ssh.commonOptions + ["-P", "2222", "--", "./app.tar", "docker@192.168.122.10:/tmp/"])
         #expect(arguments.contains("/var/lib/berth/machines/dev/id_ed25519"))
         #expect(!arguments.contains("-r"))

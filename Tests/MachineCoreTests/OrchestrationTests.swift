@@ -11,7 +11,7 @@ import Testing
     }
 
     @Test func reservationTakesTheLowestFreeFixedAddressAndAvoidsTakenMACs() throws {
-        var spec = NetworkPlan.newNetwork(named: "berth", hostAddresses: ["192.0.2.2"])
+        var spec = NetworkPlan.newNetwork(named: "berth", hostAddresses: ["192.0.2.2"], hostRoutes: [])
         spec.hosts = [.init(mac: NetworkPlan.mac(for: "dev"), name: "other", ip: "192.168.124.2")]
         let host = try NetworkPlan.reservation(for: "dev", on: spec)
         #expect(host.ip == "192.168.124.3")
@@ -21,7 +21,7 @@ import Testing
     }
 
     @Test func addressesStillLeasedToAnotherMachineAreSkipped() throws {
-        let spec = NetworkPlan.newNetwork(named: "berth", hostAddresses: [])
+        let spec = NetworkPlan.newNetwork(named: "berth", hostAddresses: [], hostRoutes: [])
         let stale = DHCPLease(mac: "52:54:00:aa:aa:aa", ipAddress: "192.168.124.2", hostname: "removed", expiry: Date())
         #expect(try NetworkPlan.reservation(for: "dev", on: spec, leases: [stale]).ip == "192.168.124.3")
         let own = DHCPLease(mac: NetworkPlan.mac(for: "dev"), ipAddress: "192.168.124.2", hostname: "dev", expiry: Date())
@@ -29,7 +29,7 @@ import Testing
     }
 
     @Test func newNetworkKeepsClearOfHostSubnets() {
-        let spec = NetworkPlan.newNetwork(named: "berth", hostAddresses: ["192.168.124.7", "192.168.125.1", "10.0.0.1"])
+        let spec = NetworkPlan.newNetwork(named: "berth", hostAddresses: ["192.168.124.7", "192.168.125.1", "10.0.0.1"], hostRoutes: [])
         #expect(spec.gateway == "192.168.126.1")
         #expect(spec.bridge == "virbr-berth")
         #expect(NetworkPlan.bridgeName(for: "a-very-long-network-name").count <= 15)
@@ -109,7 +109,7 @@ import Testing
         #expect(store.machineNames() == ["dev"])
         #expect(try SecureFile.mode(of: store.machineDirectory("dev")) == 0o700)
         #expect(try SecureFile.mode(of: store.machineDirectory("dev").appendingPathComponent("config.json")) == 0o600)
-        let leftovers = try FileManager.default.contentsOfDirectory(atPath: store.machineDirectory("dev").path)
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: try store.machineDirectory("dev").path)
         #expect(leftovers == ["config.json"])
     }
 
@@ -152,11 +152,15 @@ import Testing
 @Suite struct LibvirtDriverTestDriverTests {
     @Test func reservesAndReleasesAnAddressOnANewNetwork() async throws {
         let driver = LibvirtDriver(uri: "test:///default")
-        let attachment = try await driver.reserveAddress(for: "dev", network: "berth")
+        let first = try await driver.reserveAddress(for: "dev", network: "berth", previous: nil)
+        #expect(first.networkCreated)
+        let attachment = first.attachment
         #expect(attachment.mac == NetworkPlan.mac(for: "dev"))
         #expect(attachment.ip.hasSuffix(".2"))
-        #expect(try await driver.reserveAddress(for: "dev", network: "berth") == attachment)
-        let second = try await driver.reserveAddress(for: "web", network: "berth")
+        let again = try await driver.reserveAddress(for: "dev", network: "berth", previous: nil)
+        #expect(again.attachment == attachment)
+        #expect(!again.networkCreated)
+        let second = try await driver.reserveAddress(for: "web", network: "berth", previous: nil).attachment
         #expect(second.ip.hasSuffix(".3"))
         try await driver.releaseAddress(attachment)
         let connection = try await driver.connection()
@@ -175,7 +179,8 @@ import Testing
 }
 
 @Suite struct SeedTests {
-    /// With `--ssh-key`, the machine records and keeps the user's key file, and the seed is written.
+    /// With `--ssh-key`, the machine keeps a copy of the user's key under a name of berth's own (never
+    /// the user's file name, which could clash with berth's files), pins a host key it made, and the seed is written.
     @Test func userKeyIsRecordedInTheConfigAndSeedIsWritten() async throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("berth-seed-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: root) }
@@ -183,17 +188,27 @@ import Testing
         try store.prepare()
         let keyFolder = root.appendingPathComponent("user")
         try FileManager.default.createDirectory(at: keyFolder, withIntermediateDirectories: true)
-        let userKey = keyFolder.appendingPathComponent("my-key")
+        let userKey = keyFolder.appendingPathComponent("key.pem")
         let keygen = try await Subprocess.capture("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", userKey.path])
         #expect(keygen.status == 0)
 
         var config = StoreTests.sampleConfig("seeded")
-        try SecureFile.createDirectory(store.machineDirectory("seeded"))
+        let folder = try store.machineDirectory("seeded")
+        try SecureFile.createDirectory(folder)
         let seed = try await Machines(store: store).makeSeed(for: &config, sshKey: userKey)
         defer { try? FileManager.default.removeItem(at: seed) }
-        #expect(config.ssh.keyFile == "my-key")
-        let copied = store.machineDirectory("seeded").appendingPathComponent("my-key")
+        #expect(config.ssh.keyFile == "id_ed25519")
+        let copied = folder.appendingPathComponent("id_ed25519")
         #expect(try SecureFile.mode(of: copied) == 0o600)
+        #expect(try Data(contentsOf: copied) == Data(contentsOf: userKey))
+        // The client key berth writes as key.pem is berth's own, not the user's key.
+        #expect(try SecureFile.readText(folder.appendingPathComponent("key.pem")).contains("BEGIN PRIVATE KEY"))
+        #expect(try Data(contentsOf: folder.appendingPathComponent("key.pem")) != Data(contentsOf: userKey))
+        // The guest's host key is berth's, and pinned under the machine's alias.
+        #expect(config.ssh.knownHostsFile == "known_hosts")
+        let knownHosts = try SecureFile.readText(folder.appendingPathComponent("known_hosts"))
+        #expect(knownHosts.hasPrefix("berth-seeded ssh-ed25519 "))
+        #expect(try SecureFile.mode(of: folder.appendingPathComponent(SSHHostKey.fileName)) == 0o600)
         let iso = try Data(contentsOf: seed)
         #expect(iso.count > 32 * 1024)
         #expect(String(decoding: iso, as: UTF8.self).contains("cidata"))

@@ -18,7 +18,7 @@ struct ConfigCommand: AsyncParsableCommand {
         let machines = global.machines
         let config = try await machines.runningConfig(machine.name)
         try await machines.repairCertificates(config)
-        let flags = DockerConfigFlags(machineDirectory: global.store.machineDirectory(config.name), ip: config.network.ip,
+        let flags = DockerConfigFlags(machineDirectory: try global.store.machineDirectory(config.name), ip: config.network.ip,
                                       port: config.engine.port)
         print(flags.render(), terminator: "")
     }

@@ -42,11 +42,15 @@ struct Create: AsyncParsableCommand {
 
     func validate() throws {
         guard SizeArgument.mebibytes(memory) != nil else {
-            throw ValidationError("--memory takes MiB or a size with a unit (2048, 2G), not \"\(memory)\"")
+            throw ValidationError("--memory takes MiB or a size with a unit (2048, 2G) of at most 1 PiB, not \"\(memory)\"")
         }
         guard SizeArgument.gibibytes(diskSize) != nil else {
-            throw ValidationError("--disk-size takes GiB or a size with a unit (20, 20G), not \"\(diskSize)\"")
+            throw ValidationError("--disk-size takes GiB or a size with a unit (20, 20G) of at most 1 PiB, not \"\(diskSize)\"")
         }
+        if let timeout, !(1...86_400).contains(timeout) {
+            throw ValidationError("--timeout must be between 1 and 86400 seconds, not \(timeout)")
+        }
+        guard (1...256).contains(cpus) else { throw ValidationError("--cpus must be between 1 and 256, not \(cpus)") }
         if let virtType, DomainSpec.VirtType(rawValue: virtType) == nil {
             throw ValidationError("--virt-type must be kvm or qemu, not \"\(virtType)\"")
         }

@@ -38,7 +38,7 @@ struct Env: AsyncParsableCommand {
         }
         try await machines.repairCertificates(config)
         var output = DockerEnvironment(machineName: config.name, ip: config.network.ip, port: config.engine.port,
-                                       machineDirectory: global.store.machineDirectory(config.name))
+                                       machineDirectory: try global.store.machineDirectory(config.name))
         if noProxy { output.addNoProxy(ip: config.network.ip, environment: environment) }
         print(output.render(for: kind), terminator: "")
     }

@@ -19,7 +19,7 @@ struct Inspect: AsyncParsableCommand {
         let machines = global.machines
         let config = try machines.config(machine.name)
         var inspection = MachineInspection(config: config, state: .error,
-                                           machineDirectory: global.store.machineDirectory(config.name).path)
+                                           machineDirectory: try global.store.machineDirectory(config.name).path)
         do {
             inspection.state = try await machines.state(of: config)
         } catch {

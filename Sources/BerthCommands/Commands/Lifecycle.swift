@@ -38,6 +38,10 @@ struct Stop: AsyncParsableCommand {
     @OptionGroup var machines: MachineNames
     @Option(name: [.short, .long], help: "Seconds to wait for a clean shutdown.") var timeout = 90
 
+    func validate() throws {
+        guard (1...86_400).contains(timeout) else { throw ValidationError("--timeout must be between 1 and 86400 seconds, not \(timeout)") }
+    }
+
     func run() async throws {
         let timeout = Duration.seconds(self.timeout)
         try await machines.each(in: global, done: "Stopped") { try await $0.stop($1, timeout: timeout) }

@@ -21,7 +21,7 @@ struct Ls: AsyncParsableCommand {
     func validate() throws {
         guard OutputFormat(rawValue: format) != nil else { throw ValidationError("--format must be table or json, not \"\(format)\"") }
         _ = try MachineFilter(filter)
-        guard timeout > 0 else { throw ValidationError("--timeout must be a positive number of seconds") }
+        guard (1...600).contains(timeout) else { throw ValidationError("--timeout must be between 1 and 600 seconds, not \(timeout)") }
     }
 
     func run() async throws {

@@ -27,7 +27,7 @@ struct Scp: AsyncParsableCommand {
         let machines = global.machines
         var access: [String: SSHCommand] = [:]
         for name in Set(paths.compactMap { ScpArguments.location($0).machine }).sorted() {
-            access[name] = SSHCommand(config: try await machines.runningConfig(name), store: global.store)
+            access[name] = try SSHCommand(config: try await machines.runningConfig(name), store: global.store)
         }
         let arguments = try ScpArguments.translate(paths, recursive: recursive) { name in
             guard let ssh = access[name] else { throw BerthError(.machineNotFound, "machine \"\(name)\" does not exist") }

@@ -17,7 +17,7 @@ struct VersionCommand: AsyncParsableCommand {
         }
         let machines = global.machines
         let config = try await machines.runningConfig(name)
-        guard let version = await machines.endpoint(config).engineVersion() else {
+        guard let version = await (try machines.endpoint(config)).engineVersion() else {
             throw BerthError(.timeout, "Docker in \"\(name)\" does not answer at \(config.dockerURL); check it with `berth ssh \(name) systemctl status docker`")
         }
         print(version)

@@ -23,24 +23,25 @@ enum JSONOutput {
     }
 }
 
-/// Parses sizes like "2048", "2G", "512M" into MiB (memory) or GiB (disk).
+/// Parses sizes like "2048", "2G", "512M" into MiB (memory) or GiB (disk). Numbers that would
+/// overflow, or exceed `limit`, are nil, never a trap.
 enum SizeArgument {
-    static func mebibytes(_ text: String) -> Int? {
-        let lower = text.lowercased()
-        if let value = Int(lower) { return value }
-        if let value = Int(lower.dropLast()), lower.hasSuffix("g") { return value * 1024 }
-        if let value = Int(lower.dropLast()), lower.hasSuffix("m") { return value }
-        if let value = Int(lower.dropLast(3)), lower.hasSuffix("gib") { return value * 1024 }
-        if let value = Int(lower.dropLast(3)), lower.hasSuffix("mib") { return value }
-        return nil
+    static func mebibytes(_ text: String, limit: Int = 1 << 30) -> Int? {
+        parse(text, units: ["": 1, "m": 1, "mib": 1, "mb": 1, "g": 1024, "gib": 1024, "gb": 1024, "t": 1 << 20, "tib": 1 << 20], limit: limit)
     }
 
-    static func gibibytes(_ text: String) -> Int? {
-        let lower = text.lowercased()
-        if let value = Int(lower) { return value }
-        if let value = Int(lower.dropLast()), lower.hasSuffix("g") { return value }
-        if let value = Int(lower.dropLast(3)), lower.hasSuffix("gib") { return value }
-        if let value = Int(lower.dropLast()), lower.hasSuffix("t") { return value * 1024 }
-        return nil
+    static func gibibytes(_ text: String, limit: Int = 1 << 20) -> Int? {
+        parse(text, units: ["": 1, "g": 1, "gib": 1, "gb": 1, "t": 1024, "tib": 1024, "tb": 1024], limit: limit)
+    }
+
+    private static func parse(_ text: String, units: [String: Int], limit: Int) -> Int? {
+        let lower = text.lowercased().trimmingCharacters(in: .whitespaces)
+        let digits = lower.prefix { $0.isASCII && $0.isNumber }
+        guard !digits.isEmpty, digits.count <= 18, let value = Int(digits), let factor = units[String(lower.dropFirst(digits.count))] else {
+            return nil
+        }
+        let (product, overflow) = value.multipliedReportingOverflow(by: factor)
+        guard !overflow, product <= limit else { return nil }
+        return product
     }
 }

@@ -7,10 +7,10 @@ public struct DockerEndpoint: Sendable {
     public let port: Int
     let certificates: MachineCertificateFiles
 
-    public init(config: MachineConfig, store: Store) {
+    public init(config: MachineConfig, store: Store) throws {
         self.ip = config.network.ip
         self.port = config.engine.port
-        self.certificates = MachineCertificateFiles(directory: store.machineDirectory(config.name))
+        self.certificates = MachineCertificateFiles(directory: try store.machineDirectory(config.name))
     }
 
     func downloader(timeout: Duration) -> Downloader {

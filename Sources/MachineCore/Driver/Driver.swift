@@ -1,14 +1,15 @@
 import Foundation
 
 /// What berth needs from a hypervisor. Provisioning (cloud-init, certificates, Docker) is not
-/// the driver's job: the orchestration in `MachineCreator` and `MachineLifecycle` does that.
+/// the driver's job: the orchestration in `Machines` does that.
 public protocol Driver: Sendable {
     /// The driver's name as `ls` shows it.
     var name: String { get }
     /// Checks that the hypervisor is reachable and usable before anything is made.
     func preCreateCheck() async throws
-    /// Reserves the machine's network address (MAC and IP) so it survives restarts.
-    func reserveAddress(for machine: String, network: String) async throws -> MachineConfig.NetworkAttachment
+    /// Reserves the machine's network address (MAC and IP) so it survives restarts; `previous` is the
+    /// address it had, kept when the network had to be made again.
+    func reserveAddress(for machine: String, network: String, previous: MachineConfig.NetworkAttachment?) async throws -> AddressReservation
     func releaseAddress(_ attachment: MachineConfig.NetworkAttachment) async throws
     /// Makes the machine's disk: an overlay on the image's volume.
     func createDisk(for config: MachineConfig, imageFormat: String) async throws

@@ -50,11 +50,8 @@ extension LibvirtDriver {
         defer { try? FileManager.default.removeItem(at: log) }
         return try await libvirt("probing KVM") { connection in
             let pool = try await self.pool(in: connection)
-            let size = (try FileManager.default.attributesOfItem(atPath: kernelFile.path)[.size] as? NSNumber)?.uint64Value ?? 0
-            let volumeName = "berth-kvm-probe-\(size).vmlinuz"
-            if try await pool.volumeIfExists(named: volumeName) == nil {
-                try await self.upload(kernelFile, as: volumeName, size: size, into: pool)
-            }
+            let volumeName = "probe-kernel-\(try ImageCache.sha256(of: kernelFile).prefix(12)).vmlinuz"
+            try await self.ensureVolume(named: volumeName, holding: kernelFile, in: pool)
             let kernel = try await pool.volume(named: volumeName).path()
             let spec = DomainSpec(virtType: .kvm, name: "berth-kvm-probe-\(getpid())", memoryMiB: 128, vcpus: 1,
                                   boot: .kernel(kernel: kernel, initrd: nil, commandLine: "console=ttyS0 earlyprintk=ttyS0 panic=-1"),

@@ -5,22 +5,33 @@ import Logging
 /// Machines as libvirt domains: a qcow2 overlay on the cached image in a storage pool QEMU can
 /// read, a cloud-init seed ISO beside it, a NAT network with a DHCP reservation per machine,
 /// and direct kernel boot when the image brings its kernel.
+///
+/// Shared things (the pool, networks, reservations, image volumes) are made under host-wide
+/// locks, and "already exists" from a concurrent maker counts as success. Everything berth makes
+/// for a machine is named from the machine's name with a prefix of its own (`machine-`, image
+/// volumes `image-`), and domains carry berth's metadata, so berth never takes someone else's.
 public actor LibvirtDriver: Driver {
     public nonisolated let name = "libvirt"
     public nonisolated let uri: String
     public nonisolated let poolName: String
+    /// Who owns the machines this driver makes (the store's path), written into each domain's
+    /// metadata so that one store never removes another store's domain.
+    public nonisolated let owner: String
     let logger: Logger
     private var openConnection: Connection?
 
-    public init(uri: String, poolName: String = "berth", logger: Logger = Logger(label: "berth.libvirt")) {
+    public init(uri: String, poolName: String = "berth", owner: String = "", logger: Logger = Logger(label: "berth.libvirt")) {
         self.uri = uri
         self.poolName = poolName
+        self.owner = owner
         self.logger = logger
     }
 
-    /// The connection, opened on first use. libvirt's errors become one-line advice.
+    /// The connection, opened on first use and opened again when the daemon went away (a libvirt
+    /// restart). libvirt's errors become one-line advice.
     func connection() async throws -> Connection {
-        if let openConnection { return openConnection }
+        if let openConnection, await openConnection.isAlive() { return openConnection }
+        openConnection = nil
         do {
             let connection = try await Connection.open(uri)
             openConnection = connection
@@ -32,10 +43,10 @@ public actor LibvirtDriver: Driver {
 
     static func explain(_ error: LibvirtError, uri: String) -> BerthError {
         let message = error.message
-        if error.isAuthFailure || message.contains("Permission denied") {
+        if error.isAuthFailure || message.contains("Permission denied") || message.contains("authentication") {
             return BerthError(.hypervisor, "permission denied by libvirt at \(uri): add your user to the libvirt group (sudo adduser $USER libvirt, then log in again) or use --libvirt-uri qemu:///session", cause: error)
         }
-        if message.contains("No such file or directory") || message.contains("Failed to connect socket") {
+        if message.contains("No such file or directory") || message.contains("Failed to connect socket") || message.contains("Connection refused") {
             return BerthError(.hypervisor, "libvirt is not running at \(uri): start it (sudo systemctl start libvirtd, or run scripts/setup-host.sh)", cause: error)
         }
         return BerthError(.hypervisor, "libvirt at \(uri): \(message)", cause: error)
@@ -55,6 +66,16 @@ public actor LibvirtDriver: Driver {
         _ = try await libvirt("checking the storage pool") { try await self.pool(in: $0) }
     }
 
+    /// The host's memory in MiB, to refuse machines larger than the host before anything is made.
+    public func hostMemoryMiB() async throws -> Int {
+        try await libvirt("reading the host's memory") { Int(try await $0.nodeInfo().memoryKiB / 1024) }
+    }
+
+    /// Takes the host-wide lock for one shared thing on this driver's libvirt.
+    func hostLock(_ resource: String) async throws -> StoreLock {
+        try await HostLock.acquire(uri: uri, resource: resource)
+    }
+
     // MARK: - Storage
 
     /// Where the pool keeps volumes: a folder QEMU's user can read (not a 0700 home folder).
@@ -68,38 +89,103 @@ public actor LibvirtDriver: Driver {
 
     /// The storage pool, made and started on first use.
     func pool(in connection: Connection) async throws -> StoragePool {
+        if let existing = try await connection.storagePoolIfExists(named: poolName), try await existing.isActive() {
+            return existing
+        }
+        let lock = try await hostLock("pool-\(poolName)")
+        defer { withExtendedLifetime(lock) {} }
         let pool: StoragePool
         if let existing = try await connection.storagePoolIfExists(named: poolName) {
             pool = existing
         } else {
-            pool = try await connection.defineStoragePool(xml: StoragePoolSpec(name: poolName, path: poolPath).xml)
-            try await pool.build()
-            try await pool.setAutostart(true)
+            do {
+                pool = try await connection.defineStoragePool(xml: StoragePoolSpec(name: poolName, path: poolPath).xml)
+            } catch let error as LibvirtError {
+                // Another host's berth may have defined it meanwhile: then it is there to use.
+                guard let existing = try await connection.storagePoolIfExists(named: poolName) else { throw error }
+                pool = existing
+            }
+            // An existing folder is fine; a missing one that cannot be made shows when the pool starts.
+            try? await pool.build()
+            try? await pool.setAutostart(true)
         }
-        if try await !pool.isActive() { try await pool.start() }
+        if try await !pool.isActive() {
+            do {
+                try await pool.start()
+            } catch let error as LibvirtError {
+                guard try await pool.isActive() else { throw error }
+            }
+        }
         return pool
     }
 
-    /// Volume names of an image's files: tagged with the content so a rebuilt image never
-    /// replaces the backing file of an existing machine.
+    /// Volume names of an image's files: `image-` plus the image's name and a tag of its content,
+    /// so a rebuilt image never replaces the backing file of an existing machine, and no machine's
+    /// volume (always `machine-…`) can ever have the same name.
     nonisolated func baseVolumeNames(_ image: CachedImage) -> (disk: String, kernel: String?, initrd: String?) {
-        let stem = "\(image.name)-\(image.contentTag)"
+        let stem = "image-\(image.name)-\(image.contentTag)"
         return ("\(stem).\(image.format)", image.kernel.map { _ in "\(stem).vmlinuz" }, image.initrd.map { _ in "\(stem).initrd" })
+    }
+
+    /// The names of a new machine's own volumes.
+    public nonisolated static func machineVolumes(domainName: String) -> MachineConfig.Volumes {
+        MachineConfig.Volumes(disk: "machine-\(domainName).qcow2", seed: "machine-\(domainName)-seed.iso")
+    }
+
+    nonisolated func volumes(of config: MachineConfig) -> MachineConfig.Volumes {
+        config.volumes ?? Self.machineVolumes(domainName: config.hypervisor.domainName)
     }
 
     /// Uploads the image's disk, kernel and initrd into the pool unless they are there already.
     func ensureImageVolumes(_ image: CachedImage, cache: ImageCache, in pool: StoragePool) async throws {
         let names = baseVolumeNames(image)
         let files: [(String?, CachedImage.File?)] = [(names.disk, image.disk), (names.kernel, image.kernel), (names.initrd, image.initrd)]
-        for case let (name?, file?) in files where try await pool.volumeIfExists(named: name) == nil {
-            try await upload(cache.path(of: file, in: image), as: name, size: UInt64(file.size), into: pool)
+        for case let (name?, file?) in files {
+            try await ensureVolume(named: name, holding: try cache.path(of: file, in: image), in: pool)
         }
     }
 
-    func upload(_ file: URL, as name: String, size: UInt64, into pool: StoragePool) async throws {
+    /// Makes sure the pool has a complete volume `name` with the bytes of `file`. A volume is
+    /// uploaded back to front, its first block last, so a volume whose first block matches the file
+    /// is complete; one left half-uploaded by a killed berth is found by that check and uploaded again.
+    func ensureVolume(named name: String, holding file: URL, in pool: StoragePool) async throws {
+        let firstBlock = try Self.firstBlock(of: file)
+        if let existing = try await pool.volumeIfExists(named: name),
+           try await existing.download(offset: 0, length: UInt64(firstBlock.count)) == firstBlock {
+            return
+        }
+        let lock = try await hostLock("volume-\(poolName)-\(name)")
+        defer { withExtendedLifetime(lock) {} }
+        if let existing = try await pool.volumeIfExists(named: name) {
+            if try await existing.download(offset: 0, length: UInt64(firstBlock.count)) == firstBlock { return }
+            logger.notice("volume \(name) is incomplete (an interrupted upload); uploading it again")
+            try await existing.delete()
+        }
+        let size = UInt64(try ImageCache.size(of: file))
         let volume = try await pool.createVolume(xml: VolumeSpec(name: name, capacityBytes: size, format: "raw").xml)
         do {
-            try await volume.upload(from: file)
+            let head = UInt64(firstBlock.count)
+            if size > head { try await volume.upload(from: file, offset: head, length: size - head) }
+            try await volume.upload(from: file, offset: 0, length: min(head, size))
+        } catch {
+            try? await volume.delete()
+            throw error
+        }
+    }
+
+    /// The block uploaded last: 4 KiB, which for every image format holds a header or superblock.
+    static func firstBlock(of file: URL) throws -> Data {
+        let handle = try FileHandle(forReadingFrom: file)
+        defer { try? handle.close() }
+        return try handle.read(upToCount: 4096) ?? Data()
+    }
+
+    /// Uploads a whole file as a new volume (for the per-machine seed; removed with the machine).
+    func upload(_ file: URL, as name: String, into pool: StoragePool) async throws {
+        let size = UInt64(try ImageCache.size(of: file))
+        let volume = try await pool.createVolume(xml: VolumeSpec(name: name, capacityBytes: size, format: "raw").xml)
+        do {
+            try await volume.upload(from: file, offset: 0, length: size)
         } catch {
             try? await volume.delete()
             throw error
@@ -117,43 +203,46 @@ public actor LibvirtDriver: Driver {
         }
     }
 
-    nonisolated func diskVolumeName(_ config: MachineConfig) -> String { "\(config.hypervisor.domainName).qcow2" }
-    nonisolated func seedVolumeName(_ config: MachineConfig) -> String { "\(config.hypervisor.domainName)-seed.iso" }
-
     /// The machine's disk: a qcow2 overlay on the image's volume, as large as asked (the guest
-    /// grows its filesystem on first boot). Never a full copy.
+    /// grows its filesystem on first boot). Never a full copy. Fails, touching nothing, when a
+    /// volume of that name exists.
     public func createDisk(for config: MachineConfig, imageFormat: String) async throws {
         try await libvirt("creating the disk of \(config.name)") { connection in
             let pool = try await self.pool(in: connection)
             let base = try await pool.volume(named: config.image.diskVolume)
             let capacity = max(UInt64(config.hardware.diskGiB) << 30, try await base.info().capacity)
-            try await pool.createVolume(xml: VolumeSpec(name: self.diskVolumeName(config), capacityBytes: capacity,
+            try await pool.createVolume(xml: VolumeSpec(name: self.volumes(of: config).disk, capacityBytes: capacity,
                                                         backingFile: try await base.path(), backingFormat: imageFormat).xml)
         }
     }
 
-    /// Puts the cloud-init seed ISO into the pool, replacing an older one.
+    /// Puts the cloud-init seed ISO into the pool, replacing the machine's older one.
     public func createSeed(for config: MachineConfig, seed: URL) async throws {
+        let name = volumes(of: config).seed
         try await libvirt("storing the cloud-init seed of \(config.name)") { connection in
             let pool = try await self.pool(in: connection)
-            try await pool.volumeIfExists(named: self.seedVolumeName(config))?.delete()
-            let size = (try FileManager.default.attributesOfItem(atPath: seed.path)[.size] as? NSNumber)?.uint64Value ?? 0
-            try await self.upload(seed, as: self.seedVolumeName(config), size: size, into: pool)
+            try await pool.volumeIfExists(named: name)?.delete()
+            try await self.upload(seed, as: name, into: pool)
         }
     }
 
     /// Deletes the machine's own volumes (never the image's).
     public func removeVolumes(_ config: MachineConfig) async throws {
-        try await libvirt("removing the volumes of \(config.name)") { connection in
+        let own = volumes(of: config)
+        try await removeVolumes(named: [own.disk, own.seed], of: config.name)
+    }
+
+    public func removeVolumes(named names: [String], of machine: String) async throws {
+        try await libvirt("removing the volumes of \(machine)") { connection in
             guard let pool = try await connection.storagePoolIfExists(named: self.poolName) else { return }
             if try await !pool.isActive() { try await pool.start() }
-            for name in [self.diskVolumeName(config), self.seedVolumeName(config)] {
+            for name in names {
                 try await pool.volumeIfExists(named: name)?.delete()
             }
         }
     }
 
-    /// Uploads a machine's image into the pool (once per image build).
+    /// Uploads a machine's image into the pool (once per image build and host).
     public func prepareImage(_ image: CachedImage, cache: ImageCache) async throws -> MachineConfig.ImageUse {
         try await libvirt("copying the image into storage pool \(poolName)") { connection in
             let pool = try await self.pool(in: connection)
@@ -167,34 +256,74 @@ public actor LibvirtDriver: Driver {
 
     // MARK: - Network
 
-    /// The NAT network, made (on a subnet free on this host) and started on first use.
-    func network(named name: String, in connection: Connection) async throws -> Network {
+    /// The NAT network, made (on a subnet free on this host, or `preferredGateway`'s when given and
+    /// free) and started on first use. Returns whether it had to be made.
+    func network(named name: String, preferredGateway: String?, in connection: Connection) async throws -> (Network, created: Bool) {
+        if let existing = try await connection.networkIfExists(named: name), try await existing.isActive() {
+            return (existing, false)
+        }
+        let lock = try await hostLock("network-\(name)")
+        defer { withExtendedLifetime(lock) {} }
+        var created = false
         let network: Network
         if let existing = try await connection.networkIfExists(named: name) {
             network = existing
         } else {
-            network = try await connection.defineNetwork(xml: NetworkPlan.newNetwork(named: name).xml)
-            try await network.setAutostart(true)
+            let spec = NetworkPlan.newNetwork(named: name, preferredGateway: preferredGateway)
+            do {
+                network = try await connection.defineNetwork(xml: spec.xml)
+                created = true
+            } catch let error as LibvirtError {
+                guard let existing = try await connection.networkIfExists(named: name) else { throw error }
+                network = existing
+            }
+            try? await network.setAutostart(true)
         }
-        if try await !network.isActive() { try await network.start() }
-        return network
+        if try await !network.isActive() {
+            do {
+                try await network.start()
+            } catch let error as LibvirtError {
+                guard try await network.isActive() else { throw error }
+            }
+        }
+        return (network, created)
     }
 
-    public func reserveAddress(for machine: String, network name: String) async throws -> MachineConfig.NetworkAttachment {
+    /// Reserves the machine's address on `network`: its existing reservation, else `previous` (the
+    /// address it had, when the network was made again), else the lowest free one. Made under the
+    /// network's host-wide lock, so two creates never pick the same address; an entry another host
+    /// added meanwhile makes it choose again.
+    public func reserveAddress(for machine: String, network name: String,
+                               previous: MachineConfig.NetworkAttachment? = nil) async throws -> AddressReservation {
         try await libvirt("reserving an address on network \(name)") { connection in
-            let network = try await self.network(named: name, in: connection)
-            let spec = try NetworkSpec(xml: try await network.xmlDescription())
-            // Drivers that keep no lease table (libvirt's test driver) simply have no stale leases.
-            let leases = (try? await network.dhcpLeases()) ?? []
-            let host = try NetworkPlan.reservation(for: machine, on: spec, leases: leases)
-            if !spec.hosts.contains(host) { try await network.addDHCPHost(host) }
-            return MachineConfig.NetworkAttachment(name: name, mac: host.mac, ip: host.ip)
+            let preferredGateway = previous.flatMap { NetworkPlan.gateway(forAddress: $0.ip) }
+            let (network, created) = try await self.network(named: name, preferredGateway: preferredGateway, in: connection)
+            let lock = try await self.hostLock("network-\(name)")
+            defer { withExtendedLifetime(lock) {} }
+            var attempt = 0
+            while true {
+                let spec = try NetworkSpec(xml: try await network.xmlDescription())
+                // Drivers that keep no lease table (libvirt's test driver) simply have no stale leases.
+                let leases = (try? await network.dhcpLeases()) ?? []
+                let host = try NetworkPlan.reservation(for: machine, on: spec, leases: leases, previous: previous)
+                if spec.hosts.contains(host) {
+                    return AddressReservation(attachment: .init(name: name, mac: host.mac, ip: host.ip), networkCreated: created)
+                }
+                do {
+                    try await network.addDHCPHost(host)
+                    return AddressReservation(attachment: .init(name: name, mac: host.mac, ip: host.ip), networkCreated: created)
+                } catch let error as LibvirtError where attempt < 5 && error.message.contains("existing dhcp host entry") {
+                    attempt += 1
+                }
+            }
         }
     }
 
     public func releaseAddress(_ attachment: MachineConfig.NetworkAttachment) async throws {
         try await libvirt("releasing \(attachment.ip) on network \(attachment.name)") { connection in
             guard let network = try await connection.networkIfExists(named: attachment.name) else { return }
+            let lock = try await self.hostLock("network-\(attachment.name)")
+            defer { withExtendedLifetime(lock) {} }
             let spec = try NetworkSpec(xml: try await network.xmlDescription())
             for host in spec.hosts where host.mac.lowercased() == attachment.mac.lowercased() {
                 try await network.removeDHCPHost(host)
@@ -204,8 +333,12 @@ public actor LibvirtDriver: Driver {
 
     // MARK: - Domain
 
+    /// Defines the machine's domain. Fails, touching nothing, when a domain of that name exists.
     public func define(_ config: MachineConfig, consoleLog: URL) async throws {
         try await libvirt("defining \(config.name)") { connection in
+            if try await connection.domainIfExists(named: config.hypervisor.domainName) != nil {
+                throw BerthError(.machineExists, "libvirt already has a domain named \"\(config.hypervisor.domainName)\" at \(self.uri); pick another machine name")
+            }
             let pool = try await self.pool(in: connection)
             func path(_ volume: String?) async throws -> String? {
                 guard let volume else { return nil }
@@ -218,19 +351,20 @@ public actor LibvirtDriver: Driver {
             } else {
                 boot = .disk
             }
+            let own = self.volumes(of: config)
             let spec = DomainSpec(
                 virtType: DomainSpec.VirtType(rawValue: config.hypervisor.virtType) ?? .qemu,
                 name: config.hypervisor.domainName, memoryMiB: config.hardware.memoryMiB, vcpus: config.hardware.cpus,
                 boot: boot,
                 disks: [
-                    .init(source: .volume(pool: self.poolName, volume: self.diskVolumeName(config))),
+                    .init(source: .volume(pool: self.poolName, volume: own.disk)),
                     // The seed rides on virtio too: cloud kernels need no SATA/CD-ROM drivers for it.
-                    .init(source: .volume(pool: self.poolName, volume: self.seedVolumeName(config)),
+                    .init(source: .volume(pool: self.poolName, volume: own.seed),
                           format: "raw", target: "vdb", bus: "virtio", readOnly: true),
                 ],
                 interfaces: [.init(network: config.network.name, mac: config.network.mac)],
                 consoleLog: consoleLog.path,
-                metadata: ["name": config.name])
+                metadata: ["name": config.name, "store": self.owner])
             try await connection.defineDomain(xml: spec.xml)
         }
     }
@@ -240,6 +374,29 @@ public actor LibvirtDriver: Driver {
             throw BerthError(.hypervisor, "machine \"\(config.name)\" has no libvirt domain \(config.hypervisor.domainName) at \(uri); remove it with `berth rm -f \(config.name)`")
         }
         return domain
+    }
+
+    /// The domain of machine `name` if berth made it for this owner (its metadata says so), with
+    /// what it says about itself.
+    func ownedDomain(named domainName: String, machine: String, in connection: Connection) async throws -> (Domain, DomainSpec)? {
+        guard let domain = try await connection.domainIfExists(named: domainName) else { return nil }
+        let spec = try DomainSpec(xml: try await domain.xmlDescription(inactive: true))
+        guard spec.metadata["name"] == machine, (spec.metadata["store"] ?? owner) == owner else { return nil }
+        return (domain, spec)
+    }
+
+    public func domainExists(named name: String) async throws -> Bool {
+        try await libvirt("looking up domain \(name)") { try await $0.domainIfExists(named: name) != nil }
+    }
+
+    /// Stops and removes the machine's domain only (when it is berth's for this store).
+    public func undefine(_ config: MachineConfig) async throws {
+        try await libvirt("removing the domain of \(config.name)") { connection in
+            guard let (domain, _) = try await self.ownedDomain(named: config.hypervisor.domainName, machine: config.name,
+                                                             in: connection) else { return }
+            if try await domain.state().isActive { try await domain.destroy() }
+            try await domain.undefine()
+        }
     }
 
     public func start(_ config: MachineConfig) async throws {
@@ -276,15 +433,52 @@ public actor LibvirtDriver: Driver {
         }
     }
 
+    /// Removes the machine's domain (only if it is berth's, for this store), its volumes and its
+    /// address reservation; parts already gone are fine.
     public func remove(_ config: MachineConfig) async throws {
-        try await libvirt("removing \(config.name)") { connection in
-            if let domain = try await connection.domainIfExists(named: config.hypervisor.domainName) {
+        try await removeMachine(named: config.name, recorded: config)
+    }
+
+    /// Removes everything berth made for machine `name`, also when its config is missing, unreadable
+    /// or left by an interrupted create: its domain if the domain is berth's for this store (with the
+    /// machine's disks and reservations the domain names), the volumes named after the machine, the
+    /// recorded reservation, and reservations on any network that carry the machine's name and one of
+    /// the MACs berth derives from it. When a domain of that name belongs to someone else, nothing is
+    /// touched: the volumes and addresses named after it are that domain's.
+    public func removeMachine(named name: String, recorded: MachineConfig?) async throws {
+        let domainName = recorded?.hypervisor.domainName ?? name
+        var volumeNames = Set([Self.machineVolumes(domainName: domainName).disk, Self.machineVolumes(domainName: domainName).seed])
+        if let recorded { volumeNames.formUnion([volumes(of: recorded).disk, volumes(of: recorded).seed]) }
+        var reservations: [MachineConfig.NetworkAttachment] = []
+        if let recorded, !recorded.network.mac.isEmpty { reservations.append(recorded.network) }
+        let foreign = try await libvirt("removing what was made for \(name)") { connection -> Bool in
+            if let (domain, spec) = try await self.ownedDomain(named: domainName, machine: name, in: connection) {
+                for disk in spec.disks {
+                    if case .volume(let pool, let volume) = disk.source, pool == self.poolName, !volume.hasPrefix("image-") {
+                        volumeNames.insert(volume)
+                    }
+                }
+                reservations += spec.interfaces.map { .init(name: $0.network, mac: $0.mac, ip: "") }
                 if try await domain.state().isActive { try await domain.destroy() }
                 try await domain.undefine()
+                return false
             }
+            if try await connection.domainIfExists(named: domainName) != nil { return true }
+            let derivedMACs = Set((0..<16).map { NetworkPlan.mac(for: name, attempt: $0) })
+            for network in try await connection.listNetworks() {
+                guard let spec = try? NetworkSpec(xml: try await network.xmlDescription()) else { continue }
+                for host in spec.hosts where host.name == name && derivedMACs.contains(host.mac.lowercased()) {
+                    reservations.append(.init(name: network.name, mac: host.mac, ip: host.ip))
+                }
+            }
+            return false
         }
-        try await removeVolumes(config)
-        if !config.network.mac.isEmpty { try await releaseAddress(config.network) }
+        guard !foreign else {
+            logger.notice("a domain named \(domainName) exists but is not this store's machine \(name); leaving it and its volumes alone")
+            return
+        }
+        try await removeVolumes(named: volumeNames.sorted(), of: name)
+        for reservation in reservations { try await releaseAddress(reservation) }
     }
 
     public func state(_ config: MachineConfig) async throws -> MachineState {
@@ -300,4 +494,11 @@ public actor LibvirtDriver: Driver {
         }
         return states
     }
+}
+
+/// A machine's address on its network, and whether the network had to be made for it (then the
+/// reservations of the other machines on it are restored too).
+public struct AddressReservation: Sendable, Equatable {
+    public let attachment: MachineConfig.NetworkAttachment
+    public let networkCreated: Bool
 }

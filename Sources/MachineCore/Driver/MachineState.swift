@@ -7,6 +7,8 @@ public enum MachineState: String, Codable, Sendable, CaseIterable {
     case stopping = "Stopping"
     case stopped = "Stopped"
     case error = "Error"
+    /// A create is still running for the machine (berth's own state, not libvirt's).
+    case creating = "Creating"
 
     init(_ domain: DomainState) {
         switch domain {

@@ -27,29 +27,49 @@ public struct CreateRequest: Sendable {
 
 extension Machines {
     /// Creates a machine in stages (preflight → image → disk → network → cloud-init seed → boot →
-    /// waiting for SSH → waiting for Docker). Anything that fails, or Ctrl-C, removes what was made.
+    /// waiting for SSH → waiting for Docker). The machine is recorded (state Creating) before
+    /// anything is made for it and the record follows each stage, so an interrupted create shows
+    /// in `ls` and `rm -f` finds everything. Each stage registers the undo of what it made only once
+    /// it made it; anything that fails, or Ctrl-C, undoes exactly that, newest first.
     public func create(_ request: CreateRequest, reporter: StageReporter) async throws -> MachineConfig {
         try MachineName.validate(request.name)
         try validate(request)
         try store.prepare()
-        let lock = try await store.lock(request.name, timeout: .seconds(1))
+        let lock: StoreLock
+        do {
+            lock = try await store.lock(request.name, timeout: .seconds(1))
+        } catch let error as BerthError where error.code == .machineBusy {
+            throw BerthError(.machineExists, "machine \"\(request.name)\" already exists: another berth command is creating or using it")
+        }
         defer { withExtendedLifetime(lock) {} }
         guard !store.exists(request.name) else {
             throw BerthError(.machineExists, "machine \"\(request.name)\" already exists; use another name or remove it with `berth rm \(request.name)`")
         }
         let driver = await driver(uri: request.libvirtURI)
+        try await checkHost(for: request, driver: driver)
         let store = self.store
+        let machineDirectory = try store.machineDirectory(request.name)
+        var config = MachineConfig(
+            name: request.name,
+            hardware: .init(cpus: request.cpus, memoryMiB: request.memoryMiB, diskGiB: request.diskGiB),
+            hypervisor: .init(uri: request.libvirtURI, virtType: request.virtType?.rawValue ?? "", domainName: request.name,
+                              storagePool: driver.poolName),
+            image: .init(name: request.image ?? ImageCache.defaultImageName, hasDocker: false, diskVolume: "", kernelVolume: nil,
+                         initrdVolume: nil, kernelCommandLine: nil),
+            network: .init(name: request.network, mac: "", ip: ""),
+            volumes: LibvirtDriver.machineVolumes(domainName: request.name),
+            engine: request.engine, ssh: .init(),
+            userCloudConfig: try request.cloudInitFile.map { try String(contentsOf: $0, encoding: .utf8) },
+            status: .creating)
         let operation = StagedOperation(reporter: reporter)
         return try await operation.run { operation in
-            let machineDirectory = store.machineDirectory(request.name)
+            try store.save(config)
+            operation.onFailure("machine record") { try store.remove(request.name) }
 
             let virtChoice = try await operation.stage("preflight") { () -> LibvirtDriver.VirtTypeChoice in
                 try await driver.preCreateCheck()
-                if try await driver.connection().domainIfExists(named: request.name) != nil {
-                    throw BerthError(.machineExists, "libvirt already has a domain named \"\(request.name)\" at \(request.libvirtURI); pick another machine name")
-                }
                 let defaultKernel = images.entry(named: ImageCache.defaultImageName).flatMap { image in
-                    image.kernel.map { images.path(of: $0, in: image) }
+                    image.kernel.flatMap { try? images.path(of: $0, in: image) }
                 }
                 return try await driver.chooseVirtType(requested: request.virtType,
                                                        probeKernels: [defaultKernel].compactMap { $0 } + LibvirtDriver.hostKernels(),
@@ -58,50 +78,43 @@ extension Machines {
             if let reason = virtChoice.fallbackReason {
                 reporter.note("\(reason): using QEMU software emulation (TCG), which is much slower; set --virt-type or BERTH_VIRT_TYPE to choose")
             }
+            config.hypervisor.virtType = virtChoice.virtType.rawValue
             let forceTCG = virtChoice.virtType == .qemu
 
             let image = try await operation.stage("image") {
                 try await resolveImage(request.image, forceTCG: forceTCG, reporter: reporter)
             }
 
-            try SecureFile.createDirectory(machineDirectory)
-            operation.onFailure("machine folder") { try store.remove(request.name) }
-
-            var config = MachineConfig(
-                name: request.name,
-                hardware: .init(cpus: request.cpus, memoryMiB: request.memoryMiB, diskGiB: request.diskGiB),
-                hypervisor: .init(uri: request.libvirtURI, virtType: virtChoice.virtType.rawValue, domainName: request.name,
-                                  storagePool: driver.poolName),
-                image: .init(name: image.name, hasDocker: image.hasDocker, diskVolume: "", kernelVolume: nil, initrdVolume: nil,
-                             kernelCommandLine: nil),
-                network: .init(name: request.network, mac: "", ip: ""),
-                engine: request.engine, ssh: .init(),
-                userCloudConfig: try request.cloudInitFile.map { try String(contentsOf: $0, encoding: .utf8) })
-
             try await operation.stage("disk") {
                 config.image = try await driver.prepareImage(image, cache: images)
-                let frozen = config
-                operation.onFailure("disk") { try await driver.removeVolumes(frozen) }
+                try store.save(config)
                 try await driver.createDisk(for: config, imageFormat: image.format)
+                let disk = config.volumes?.disk ?? ""
+                operation.onFailure("disk") { try await driver.removeVolumes(named: [disk], of: request.name) }
             }
 
             try await operation.stage("network") {
-                config.network = try await driver.reserveAddress(for: request.name, network: request.network)
+                let reservation = try await driver.reserveAddress(for: request.name, network: request.network, previous: nil)
+                config.network = reservation.attachment
                 let attachment = config.network
                 operation.onFailure("network") { try await driver.releaseAddress(attachment) }
+                try store.save(config)
+                if reservation.networkCreated { try await restoreReservations(on: request.network, except: request.name) }
             }
 
             try await operation.stage("cloud-init seed") {
                 let seed = try await makeSeed(for: &config, sshKey: request.sshKey)
                 defer { try? FileManager.default.removeItem(at: seed) }
+                try store.save(config)
                 try await driver.createSeed(for: config, seed: seed)
+                let seedVolume = config.volumes?.seed ?? ""
+                operation.onFailure("cloud-init seed") { try await driver.removeVolumes(named: [seedVolume], of: request.name) }
             }
 
             try await operation.stage("boot") {
-                try store.save(config)
+                try await driver.define(config, consoleLog: machineDirectory.appendingPathComponent("console.log"))
                 let frozen = config
-                operation.onFailure("domain") { try await driver.remove(frozen) }
-                try await driver.define(config, consoleLog: store.consoleLog(request.name))
+                operation.onFailure("domain") { try await driver.undefine(frozen) }
                 try await driver.start(config)
             }
 
@@ -113,12 +126,34 @@ extension Machines {
                 }
             }
             try await operation.stage("waiting for Docker") {
-                let endpoint = endpoint(config)
+                let endpoint = try endpoint(config)
                 try await waitUntil(deadline, for: config, what: "Docker on \(config.dockerURL)") {
                     await endpoint.ping()
                 }
             }
+            config.status = .ready
+            try store.save(config)
             return config
+        }
+    }
+
+    /// Checks that need the hypervisor but make nothing: the machine fits the host, and its name is
+    /// free in libvirt too (another store on this host may use it).
+    func checkHost(for request: CreateRequest, driver: LibvirtDriver) async throws {
+        let hostMemory = try await driver.hostMemoryMiB()
+        guard request.memoryMiB <= hostMemory else {
+            throw BerthError(.invalidArgument, "--memory \(request.memoryMiB) MiB is more than this host has (\(hostMemory) MiB); ask for less")
+        }
+        if try await driver.domainExists(named: request.name) {
+            throw BerthError(.machineExists, "libvirt already has a domain named \"\(request.name)\" at \(request.libvirtURI); pick another machine name")
+        }
+    }
+
+    /// After a network was made again, gives every machine of this store on it its address back.
+    func restoreReservations(on network: String, except machine: String) async throws {
+        for name in store.machineNames() where name != machine {
+            guard let other = try? config(name), other.network.name == network, !other.network.mac.isEmpty else { continue }
+            _ = try await driver(for: other).reserveAddress(for: other.name, network: network, previous: other.network)
         }
     }
 
@@ -146,25 +181,25 @@ extension Machines {
         if let key = request.sshKey, !FileManager.default.isReadableFile(atPath: key.path) {
             throw BerthError(.invalidArgument, "cannot read the --ssh-key file \(key.path)")
         }
-        for option in request.engine.environment where !option.contains("=") {
-            throw BerthError(.invalidArgument, "--engine-env takes KEY=VALUE, not \"\(option)\"")
-        }
+        try request.engine.validate()
     }
 
     /// Finds the image `create` asked for: a cache name, a URL to pull, a file to import, or
     /// berth's default image, built on first use.
     public func resolveImage(_ reference: String?, forceTCG: Bool, reporter: StageReporter) async throws -> CachedImage {
         let images = self.images
-        guard let reference else {
-            if let image = images.entry(named: ImageCache.defaultImageName) { return image }
-            reporter.note("building berth's default image once (a few minutes); later machines reuse it")
-            return try await images.build(flavor: .docker, forceTCG: forceTCG)
-        }
-        if let image = images.entry(named: reference) { return image }
-        if let flavor = ImageCache.Flavor.allCases.first(where: { $0.imageName == reference }) {
-            reporter.note("building the \(flavor.rawValue) image once (a few minutes)")
+        let flavor = reference == nil ? .docker : ImageCache.Flavor.allCases.first { $0.imageName == reference }
+        if let flavor {
+            if let image = images.entry(named: flavor.imageName) { return image }
+            // Several creates may find the image missing at once: one builds it, the others wait and reuse it.
+            let lock = try await images.buildLock(flavor)
+            defer { withExtendedLifetime(lock) {} }
+            if let image = images.entry(named: flavor.imageName) { return image }
+            reporter.note("building berth's \(flavor.imageName) image once (a few minutes); later machines reuse it")
             return try await images.build(flavor: flavor, forceTCG: forceTCG)
         }
+        guard let reference else { throw BerthError(.image, "no image given") }
+        if let image = images.entry(named: reference) { return image }
         if let url = URL(string: reference), ["http", "https"].contains(url.scheme ?? "") {
             let name = ImageCache.name(from: url.lastPathComponent)
             if let image = images.entry(named: name), image.origin == reference { return image }
@@ -181,10 +216,10 @@ extension Machines {
         throw BerthError(.image, "no image \"\(reference)\": give a cached image name (`berth image ls`), an http(s) URL or an existing file")
     }
 
-    /// Keys, certificates and the cloud-init documents, written into a seed ISO (a temporary file).
-    /// Records the SSH key's file name in `config`.
+    /// Keys (the user's, and the guest's SSH host key that berth pins), certificates and the
+    /// cloud-init documents, written into a seed ISO (a temporary file). Records the key files in `config`.
     func makeSeed(for config: inout MachineConfig, sshKey: URL?) async throws -> URL {
-        let directory = store.machineDirectory(config.name)
+        let directory = try store.machineDirectory(config.name)
         let keys: SSHKeyPair
         if let sshKey {
             keys = try SSHKeyPair.importKey(from: sshKey, into: directory)
@@ -192,20 +227,23 @@ extension Machines {
             keys = try SSHKeyPair.generate(machineName: config.name, in: directory)
         }
         config.ssh.keyFile = keys.privateKeyPath.lastPathComponent
-        let certificates = certificateFiles(config.name)
+        let hostKey = try SSHHostKey.generate(machineName: config.name, in: directory)
+        config.ssh.knownHostsFile = SSHHostKey.knownHostsFileName
+        let certificates = try certificateFiles(config.name)
         try certificates.ensureServerCertificate(store: storeCertificates, machineName: config.name, ip: config.network.ip)
-        let files = try seedFiles(for: config, sshPublicKey: keys.publicKey)
+        let files = try seedFiles(for: config, sshPublicKey: keys.publicKey, hostKey: hostKey)
         let seed = FileManager.default.temporaryDirectory.appendingPathComponent("berth-seed-\(config.name)-\(UUID().uuidString.prefix(8)).iso")
         do {
             try SeedImageWriter.write(volumeID: "cidata", files: files, to: seed)
         } catch {
+            try? FileManager.default.removeItem(at: seed)
             throw BerthError(.provisioning, "cannot write the cloud-init seed: \(error)", cause: error)
         }
         return seed
     }
 
     /// The NoCloud documents for a machine: user-data, meta-data and network-config.
-    func seedFiles(for config: MachineConfig, sshPublicKey: String) throws -> [String: Data] {
+    func seedFiles(for config: MachineConfig, sshPublicKey: String, hostKey: SSHHostKey?) throws -> [String: Data] {
         let (serverCertificate, serverKey) = try certificateFiles(config.name).serverPEM()
         let provisioning = GuestProvisioning(
             machineName: config.name, sshPublicKey: sshPublicKey,
@@ -214,7 +252,7 @@ extension Machines {
             daemon: DaemonConfig(labels: config.engine.labels, insecureRegistries: config.engine.insecureRegistries,
                                  registryMirrors: config.engine.registryMirrors, storageDriver: config.engine.storageDriver),
             engineEnvironment: config.engine.environment, engineOptions: config.engine.options,
-            imageHasDocker: config.image.hasDocker)
+            imageHasDocker: config.image.hasDocker, sshHostKey: hostKey)
         let userData = try CloudConfig(machine: provisioning).render(mergingUserData: config.userCloudConfig)
         return [
             "user-data": Data(userData.utf8),
@@ -224,18 +262,20 @@ extension Machines {
         ]
     }
 
-    /// Polls `check` with a short backoff until it holds or the deadline passes.
+    /// Polls `check` with a short backoff until it holds or the deadline passes. A machine that
+    /// stops meanwhile ends the wait at once; a libvirt daemon that restarts meanwhile does not.
     func waitUntil(_ deadline: ContinuousClock.Instant, for config: MachineConfig, what: String,
                    _ check: () async -> Bool) async throws {
         var delay = Duration.milliseconds(500)
+        let consoleLog = (try? store.consoleLog(config.name).path) ?? "its machine folder"
         while ContinuousClock.now < deadline {
             if await check() { return }
-            if try await driver(for: config).state(config) != .running {
-                throw BerthError(.provisioning, "machine \"\(config.name)\" stopped while waiting for \(what); see its console log at \(store.consoleLog(config.name).path)")
+            if let state = try? await driver(for: config).state(config), state != .running {
+                throw BerthError(.provisioning, "machine \"\(config.name)\" stopped while waiting for \(what); see its console log at \(consoleLog)")
             }
             try await Task.sleep(for: delay)
             delay = min(delay * 2, .seconds(3))
         }
-        throw BerthError(.timeout, "timed out waiting for \(what); see the console log at \(store.consoleLog(config.name).path)")
+        throw BerthError(.timeout, "timed out waiting for \(what); see the console log at \(consoleLog)")
     }
 }

@@ -30,17 +30,21 @@ extension Machines {
     }
 
     /// Boots a stopped machine. Its address reservation is checked first: if the machine ended up
-    /// with another IP (the network was recreated), the config and server certificate follow it.
+    /// with another IP (the network was made again on another subnet), the config and server
+    /// certificate follow it; if the network had to be made again, the other machines on it get their
+    /// reservations back too.
     public func start(_ config: MachineConfig, waitForDocker: Bool = true, timeout: Duration? = nil) async throws {
+        try requireComplete(config)
         let driver = await driver(for: config)
         guard try await driver.state(config) != .running else { return }
         var config = config
-        let attachment = try await driver.reserveAddress(for: config.name, network: config.network.name)
-        let moved = attachment != config.network
+        let reservation = try await driver.reserveAddress(for: config.name, network: config.network.name, previous: config.network)
+        let moved = reservation.attachment != config.network
         if moved {
-            config.network = attachment
+            config.network = reservation.attachment
             try store.save(config)
         }
+        if reservation.networkCreated { try await restoreReservations(on: config.network.name, except: config.name) }
         let certificatesChanged = try certificateFiles(config.name).ensureServerCertificate(
             store: storeCertificates, machineName: config.name, ip: config.network.ip)
         try await driver.start(config)
@@ -52,8 +56,15 @@ extension Machines {
             }
             try await pushCertificates(config)
         }
-        let endpoint = endpoint(config)
+        let endpoint = try endpoint(config)
         try await waitUntil(deadline, for: config, what: "Docker on \(config.dockerURL)") { await endpoint.ping() }
+    }
+
+    /// Commands that act on a machine's parts refuse one whose create never finished.
+    func requireComplete(_ config: MachineConfig) throws {
+        guard config.isComplete else {
+            throw BerthError(.machineNotRunning, "machine \"\(config.name)\" was not created completely (its create was interrupted); remove it with `berth rm -f \(config.name)` and create it again")
+        }
     }
 
     public func stop(_ config: MachineConfig, timeout: Duration = .seconds(90)) async throws {
@@ -70,32 +81,40 @@ extension Machines {
     }
 
     /// Removes everything of a machine: domain, volumes, address reservation, store folder.
-    /// With `force`, a machine whose config is unreadable or whose hypervisor parts are already
-    /// gone is removed anyway.
+    /// With `force`, a machine whose config is unreadable, or whose create was interrupted, or whose
+    /// hypervisor parts are already gone, is removed anyway: by the names berth derives from the
+    /// machine's name. A machine that does not exist is no error with `force`, as in Docker Machine.
     public func remove(_ name: String, force: Bool) async throws {
-        let lock = try await store.lock(name)
-        defer { withExtendedLifetime(lock) {} }
-        let config: MachineConfig
-        do {
-            config = try self.config(name)
-        } catch let error as BerthError where error.code != .machineNotFound && force {
-            try store.remove(name)
+        try MachineName.validate(name)
+        guard store.exists(name) else {
+            if force { return }
+            _ = try config(name)
             return
         }
+        let lock = try await store.lock(name)
+        defer { withExtendedLifetime(lock) {} }
+        let recorded: MachineConfig?
+        if force { recorded = try? config(name) } else { recorded = try config(name) }
+        let uri = recorded?.hypervisor.uri ?? Self.defaultURI
         do {
-            try await driver(for: config).remove(config)
+            try await driver(uri: uri).removeMachine(named: name, recorded: recorded)
         } catch where force {
-            // The hypervisor's parts may already be gone (or unreachable): remove the local record anyway.
+            // The hypervisor may be unreachable: the local record goes anyway, as asked.
+            logger.warning("could not remove the libvirt parts of \(name): \(error)")
         }
         try store.remove(name)
     }
 
     /// Makes sure the server certificate names the machine's IP; when it had to be reissued and
-    /// the machine is running, installs it in the guest. Returns whether anything changed.
+    /// the machine is running, installs it in the guest, under the machine's lock so that two
+    /// commands never install different certificates. Returns whether anything changed.
     @discardableResult
     public func repairCertificates(_ config: MachineConfig) async throws -> Bool {
-        let changed = try certificateFiles(config.name).ensureServerCertificate(
-            store: storeCertificates, machineName: config.name, ip: config.network.ip)
+        let files = try certificateFiles(config.name)
+        if try files.serverCertificateIsCurrent(store: storeCertificates, ip: config.network.ip) { return false }
+        let lock = try await store.lock(config.name, timeout: .seconds(120))
+        defer { withExtendedLifetime(lock) {} }
+        let changed = try files.ensureServerCertificate(store: storeCertificates, machineName: config.name, ip: config.network.ip)
         if changed, try await state(of: config) == .running { try await pushCertificates(config) }
         return changed
     }
@@ -103,50 +122,60 @@ extension Machines {
     /// Issues a new server certificate (and with `clientCertificates`, a new CA and client
     /// certificate for the whole store) and installs it in the running guest.
     public func regenerateCertificates(_ config: MachineConfig, clientCertificates: Bool) async throws {
-        let files = certificateFiles(config.name)
-        if clientCertificates {
-            for file in [storeCertificates.caCertificate, storeCertificates.caPrivateKey, storeCertificates.clientCertificate,
-                         storeCertificates.clientPrivateKey] {
-                try? FileManager.default.removeItem(at: file)
-            }
-        }
+        try requireComplete(config)
+        let files = try certificateFiles(config.name)
+        if clientCertificates { try storeCertificates.replaceAuthority() }
         try? FileManager.default.removeItem(at: files.serverCertificate)
         try files.ensureServerCertificate(store: storeCertificates, machineName: config.name, ip: config.network.ip)
         guard try await state(of: config) == .running else { return }
         try await pushCertificates(config)
-        let endpoint = endpoint(config)
+        let endpoint = try endpoint(config)
         try await waitUntil(ContinuousClock.now + .seconds(120), for: config, what: "Docker on \(config.dockerURL)") {
             await endpoint.ping()
         }
     }
 
-    /// Copies the CA and server certificate into the guest and restarts Docker.
+    /// Copies the CA, server certificate and key into the guest in one session (each written beside
+    /// its place, then renamed) and restarts Docker.
     func pushCertificates(_ config: MachineConfig) async throws {
-        let ssh = SSHCommand(config: config, store: store)
+        let ssh = try SSHCommand(config: config, store: store)
         let (certificate, key) = try certificateFiles(config.name).serverPEM()
-        try await ssh.install(try SecureFile.readText(storeCertificates.caCertificate), at: "/etc/docker/ca.pem", mode: "0644")
-        try await ssh.install(certificate, at: "/etc/docker/server.pem", mode: "0644")
-        try await ssh.install(key, at: "/etc/docker/server-key.pem", mode: "0600")
-        try await ssh.run("sudo systemctl restart docker")
+        try await ssh.install([
+            (path: "/etc/docker/ca.pem", content: try SecureFile.readText(storeCertificates.caCertificate), mode: "0644"),
+            (path: "/etc/docker/server.pem", content: certificate, mode: "0644"),
+            (path: "/etc/docker/server-key.pem", content: key, mode: "0600"),
+        ])
+        try await restartDocker(ssh)
+    }
+
+    /// Restarts Docker Engine in the guest. systemd refuses a unit that started too often in a short
+    /// while (docker.service allows 3 starts a minute); berth's own restarts are deliberate, so the
+    /// counter is reset first and `provision` right after `upgrade` does not trip it.
+    func restartDocker(_ ssh: SSHCommand) async throws {
+        try await ssh.run("sudo systemctl reset-failed docker.service docker.socket >/dev/null 2>&1; sudo systemctl restart docker.service")
     }
 
     /// Re-applies the machine's configuration in the guest: certificates, daemon.json and the
     /// Docker service drop-in, then restarts Docker.
     public func provision(_ config: MachineConfig) async throws {
+        try requireComplete(config)
         guard try await state(of: config) == .running else {
             throw BerthError(.machineNotRunning, "machine \"\(config.name)\" is not running; start it with `berth start \(config.name)`")
         }
+        try config.engine.validate()
         try certificateFiles(config.name).ensureServerCertificate(store: storeCertificates, machineName: config.name,
                                                                   ip: config.network.ip)
-        let ssh = SSHCommand(config: config, store: store)
+        let ssh = try SSHCommand(config: config, store: store)
         let daemon = DaemonConfig(labels: config.engine.labels, insecureRegistries: config.engine.insecureRegistries,
                                   registryMirrors: config.engine.registryMirrors, storageDriver: config.engine.storageDriver)
-        try await ssh.install(try daemon.render(), at: "/etc/docker/daemon.json", mode: "0644")
         let dropIn = DockerServiceDropIn(environment: config.engine.environment, engineOptions: config.engine.options)
-        try await ssh.install(dropIn.render(), at: DockerServiceDropIn.path, mode: "0644")
+        try await ssh.install([
+            (path: "/etc/docker/daemon.json", content: try daemon.render(), mode: "0644"),
+            (path: DockerServiceDropIn.path, content: dropIn.render(), mode: "0644"),
+        ])
         try await ssh.run("sudo systemctl daemon-reload")
         try await pushCertificates(config)
-        let endpoint = endpoint(config)
+        let endpoint = try endpoint(config)
         try await waitUntil(ContinuousClock.now + .seconds(120), for: config, what: "Docker on \(config.dockerURL)") {
             await endpoint.ping()
         }
@@ -154,12 +183,15 @@ extension Machines {
 
     /// Upgrades Docker Engine in the guest from the distribution's packages.
     public func upgrade(_ config: MachineConfig) async throws -> String? {
+        try requireComplete(config)
         guard try await state(of: config) == .running else {
             throw BerthError(.machineNotRunning, "machine \"\(config.name)\" is not running; start it with `berth start \(config.name)`")
         }
-        let ssh = SSHCommand(config: config, store: store)
-        try await ssh.run("sudo env DEBIAN_FRONTEND=noninteractive sh -c 'apt-get update -q >/dev/null && apt-get install -y -q --only-upgrade docker.io containerd runc >/dev/null' && sudo systemctl restart docker")
-        let endpoint = endpoint(config)
+        let ssh = try SSHCommand(config: config, store: store)
+        try await ssh.run("sudo env DEBIAN_FRONTEND=noninteractive sh -c 'apt-get update -q >/dev/null && apt-get install -y -q --only-upgrade docker.io containerd runc >/dev/null'",
+                          timeout: .seconds(1800))
+        try await restartDocker(ssh)
+        let endpoint = try endpoint(config)
         try await waitUntil(ContinuousClock.now + .seconds(120), for: config, what: "Docker on \(config.dockerURL)") {
             await endpoint.ping()
         }

@@ -21,10 +21,23 @@ extension Machines {
         var configs: [MachineConfig] = []
         for name in store.machineNames() {
             do {
-                configs.append(try config(name))
+                let config = try config(name)
+                if config.isComplete {
+                    configs.append(config)
+                } else if store.isBusy(name) {
+                    rows.append(MachineListing(name: name, active: false, driver: config.driver, state: .creating, url: "",
+                                               dockerVersion: nil, error: nil, labels: config.labels))
+                } else {
+                    rows.append(MachineListing(name: name, active: false, driver: config.driver, state: .error, url: "",
+                                               dockerVersion: nil,
+                                               error: "its create was interrupted; remove it with `berth rm -f \(name)`",
+                                               labels: config.labels))
+                }
             } catch {
-                rows.append(MachineListing(name: name, active: false, driver: "unknown", state: .error, url: "",
-                                           dockerVersion: nil, error: (error as? BerthError)?.message ?? "\(error)", labels: []))
+                let busy = store.isBusy(name)
+                rows.append(MachineListing(name: name, active: false, driver: "unknown", state: busy ? .creating : .error, url: "",
+                                           dockerVersion: nil, error: busy ? nil : (error as? BerthError)?.message ?? "\(error)",
+                                           labels: []))
             }
         }
         var states: [String: MachineState] = [:]
@@ -42,7 +55,7 @@ extension Machines {
         }
         let versions = await withTaskGroup(of: (String, String?).self) { group in
             for config in configs where askDocker && states[config.name] == .running {
-                let endpoint = endpoint(config)
+                guard let endpoint = try? endpoint(config) else { continue }
                 group.addTask { (config.name, await endpoint.engineVersion(timeout: timeout)) }
             }
             var versions: [String: String] = [:]

@@ -19,7 +19,9 @@ public final class Machines: Sendable {
         ProcessInfo.processInfo.environment["BERTH_LIBVIRT_URI"].flatMap { $0.isEmpty ? nil : $0 } ?? "qemu:///system"
     }
 
-    public func driver(uri: String) async -> LibvirtDriver { await drivers.driver(uri: uri, logger: logger) }
+    public func driver(uri: String) async -> LibvirtDriver {
+        await drivers.driver(uri: uri, owner: store.root.standardizedFileURL.path, logger: logger)
+    }
     func driver(for config: MachineConfig) async -> LibvirtDriver { await driver(uri: config.hypervisor.uri) }
 
     public var images: ImageCache { ImageCache(store: store, logger: logger) }
@@ -31,10 +33,10 @@ public final class Machines: Sendable {
     }
 
     /// The Docker endpoint of a machine (its API over mutual TLS with the store's client certificate).
-    public func endpoint(_ config: MachineConfig) -> DockerEndpoint { DockerEndpoint(config: config, store: store) }
+    public func endpoint(_ config: MachineConfig) throws -> DockerEndpoint { try DockerEndpoint(config: config, store: store) }
 
-    public func certificateFiles(_ name: String) -> MachineCertificateFiles {
-        MachineCertificateFiles(directory: store.machineDirectory(name))
+    public func certificateFiles(_ name: String) throws -> MachineCertificateFiles {
+        MachineCertificateFiles(directory: try store.machineDirectory(name))
     }
 
     var storeCertificates: StoreCertificateFiles { StoreCertificateFiles(storeRoot: store.root) }
@@ -48,16 +50,16 @@ public final class Machines: Sendable {
         return choice.virtType == .qemu
     }
 
-    var cacheFolder: URL { store.root.appendingPathComponent("cache") }
+    var cacheFolder: URL { store.cacheDirectory }
 }
 
 /// One driver (and so one libvirt connection) per URI.
 actor DriverPool {
     private var drivers: [String: LibvirtDriver] = [:]
 
-    func driver(uri: String, logger: Logger) -> LibvirtDriver {
+    func driver(uri: String, owner: String, logger: Logger) -> LibvirtDriver {
         if let driver = drivers[uri] { return driver }
-        let driver = LibvirtDriver(uri: uri, logger: logger)
+        let driver = LibvirtDriver(uri: uri, owner: owner, logger: logger)
         drivers[uri] = driver
         return driver
     }

@@ -1,22 +1,34 @@
 import Foundation
 
-/// How berth reaches a machine over SSH: the system's OpenSSH client with the machine's key,
-/// as user `docker`. Host keys are not recorded: every machine is new and its address is reused.
+/// How berth reaches a machine over SSH: the system's OpenSSH client with the machine's key, as
+/// user `docker`, talking only to the host key berth made for the guest (pinned in the machine's
+/// known_hosts under the alias `berth-NAME`, so a changed address never matters and a different
+/// key is refused).
 public struct SSHCommand: Sendable {
     public let config: MachineConfig
     public let keyPath: String
+    public let knownHostsPath: String
 
-    public init(config: MachineConfig, store: Store) {
+    public init(config: MachineConfig, store: Store) throws {
+        let directory = try store.machineDirectory(config.name)
         self.config = config
-        self.keyPath = store.machineDirectory(config.name).appendingPathComponent(config.ssh.keyFile).path
+        self.keyPath = directory.appendingPathComponent(config.ssh.keyFile).path
+        self.knownHostsPath = directory.appendingPathComponent(config.ssh.knownHostsFile ?? SSHHostKey.knownHostsFileName).path
     }
 
     public var destination: String { "\(config.ssh.user)@\(config.network.ip)" }
 
     /// Options shared by ssh and scp.
     public var commonOptions: [String] {
-        ["-i", keyPath, "-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-         "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10"]
+        // Machines made before berth pinned host keys learn their key on first contact.
+        let checking = config.ssh.knownHostsFile == nil ? "accept-new" : "yes"
+        var options = ["-i", keyPath, "-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=\(checking)",
+                       "-o", "UserKnownHostsFile=\(knownHostsPath)", "-o", "GlobalKnownHostsFile=/dev/null",
+                       "-o", "HostKeyAlias=\(SSHHostKey.alias(for: config.name))",
+                       "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10",
+                       "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3"]
+        if config.ssh.knownHostsFile != nil { options += ["-o", "HostKeyAlgorithms=ssh-ed25519"] }
+        return options
     }
 
     /// Arguments for `ssh` that run `command` (or an interactive shell when empty).
@@ -24,24 +36,61 @@ public struct SSHCommand: Sendable {
         commonOptions + ["-p", String(config.ssh.port)] + (tty ? ["-t"] : []) + [destination] + command
     }
 
-    /// Runs a command in the guest and returns what it printed; throws when it fails.
+    /// Runs a command in the guest and returns what it printed; throws when it fails, with the
+    /// end of what it printed on standard error. Gives up after `timeout`.
     @discardableResult
-    public func run(_ command: String, input: Data? = nil) async throws -> String {
+    public func run(_ command: String, input: Data? = nil, timeout: Duration = .seconds(300)) async throws -> String {
         guard let ssh = Subprocess.which("ssh") else {
             throw BerthError(.command, "the ssh program is missing; install openssh-client")
         }
-        let output = try await Subprocess.capture(ssh, sshArguments(command: [command], tty: false) , input: input)
-        guard output.status == 0 else {
-            let detail = output.standardError.split(separator: "\n").last.map(String.init) ?? "exit \(output.status)"
-            throw BerthError(.provisioning, "command in \(config.name) failed: \(detail)")
-        }
+        let arguments = ["-o", "BatchMode=yes"] + sshArguments(command: [command], tty: false)
+        let output = try await Subprocess.capture(ssh, arguments, input: input, timeout: timeout)
+        guard output.status == 0 else { throw failure(output) }
         return output.standardOutput
     }
 
-    /// Writes a file in the guest as root, with the given mode.
+    /// A guest command's failure as one line that is still enough to act on.
+    func failure(_ output: Subprocess.Output) -> BerthError {
+        let errors = output.standardError
+        if errors.contains("REMOTE HOST IDENTIFICATION HAS CHANGED") || errors.contains("Host key verification failed") {
+            return BerthError(.provisioning, "machine \"\(config.name)\" at \(config.network.ip) answered with an SSH host key that is not the one berth gave it (pinned in \(knownHostsPath)); refusing to connect")
+        }
+        if output.status == 255 {
+            let reason = errors.split(separator: "\n").last.map(String.init) ?? "no answer"
+            return BerthError(.provisioning, "cannot reach machine \"\(config.name)\" over SSH at \(config.network.ip): \(reason)")
+        }
+        let lines = errors.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let detail = lines.suffix(4).joined(separator: " / ")
+        let shown = detail.count > 600 ? "…" + detail.suffix(600) : detail
+        return BerthError(.provisioning, "a command in machine \"\(config.name)\" failed (exit \(output.status))\(shown.isEmpty ? "" : ": \(shown)"); see `berth ssh \(config.name) -- sudo journalctl -b` for the guest's side")
+    }
+
+    /// Writes a file in the guest as root, with the given mode: to a temporary file first, then
+    /// renamed, so the file is never half written.
     public func install(_ content: String, at path: String, mode: String) async throws {
-        let directory = (path as NSString).deletingLastPathComponent
-        try await run("sudo mkdir -p '\(directory)' && sudo tee '\(path)' >/dev/null && sudo chmod \(mode) '\(path)'",
-                      input: Data(content.utf8))
+        try await install([(path, content, mode)])
+    }
+
+    /// Writes several files in the guest in one session, each written beside its destination and
+    /// then renamed into place, the renames last.
+    public func install(_ files: [(path: String, content: String, mode: String)]) async throws {
+        var script = "set -e; umask 077\n"
+        var input = ""
+        for (index, file) in files.enumerated() {
+            let directory = (file.path as NSString).deletingLastPathComponent
+            input += Data(file.content.utf8).base64EncodedString() + "\n"
+            script += "read -r f\(index); mkdir -p \(Self.quote(directory)); "
+            script += "printf '%s' \"$f\(index)\" | base64 -d > \(Self.quote(file.path + ".berth-new")); "
+            script += "chmod \(file.mode) \(Self.quote(file.path + ".berth-new"))\n"
+        }
+        for file in files {
+            script += "mv -f \(Self.quote(file.path + ".berth-new")) \(Self.quote(file.path))\n"
+        }
+        try await run("sudo sh -c \(Self.quote(script))", input: Data(input.utf8))
+    }
+
+    /// Quotes a word for the guest's POSIX shell.
+    static func quote(_ word: String) -> String {
+        "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 }

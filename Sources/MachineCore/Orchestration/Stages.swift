@@ -24,6 +24,7 @@ public final class StagedOperation: @unchecked Sendable {
         let clock = ContinuousClock()
         let start = clock.now
         reporter.stageStarted(name)
+        Self.pauseForFaultInjection(at: name)
         do {
             try Task.checkCancellation()
             let result = try await body()
@@ -36,6 +37,14 @@ public final class StagedOperation: @unchecked Sendable {
             reporter.stageFailed(name, after: clock.now - start)
             throw error
         }
+    }
+
+    /// Fault injection for berth's own tests: with `BERTH_STOP_AT_STAGE=NAME`, the process stops
+    /// itself (SIGSTOP) as stage NAME begins, so a test can deliver a real signal (SIGINT, SIGKILL)
+    /// at exactly that point and then let it continue.
+    static func pauseForFaultInjection(at stage: String) {
+        guard let wanted = ProcessInfo.processInfo.environment["BERTH_STOP_AT_STAGE"], wanted == stage else { return }
+        raise(SIGSTOP)
     }
 
     /// Registers an undo step without a stage of its own (for something made inside a stage).

@@ -24,11 +24,32 @@ public struct StoreCertificateFiles: Sendable, Equatable {
         try CertificateAuthority.load(certificateAt: caCertificate, privateKeyAt: caPrivateKey)
     }
 
+    /// The lock every berth process takes to make or replace the store's CA and client certificate,
+    /// so two first creates at once cannot leave a key and a certificate that do not match.
+    var lockFile: URL { directory.appendingPathComponent(".lock") }
+
     /// Makes sure the folder (0700), the CA and the client certificate exist, creating what is missing,
     /// and returns the CA. A client certificate that does not chain to the CA is issued again.
     @discardableResult
     public func ensure(now: Date = Date()) throws -> CertificateAuthority {
         try SecureFile.createDirectory(directory)
+        return try StoreLock.withLock(at: lockFile, subject: "the store's certificate authority") {
+            try ensureLocked(now: now)
+        }
+    }
+
+    /// Replaces the CA and client certificate with new ones (`regenerate-certs --client-certs`).
+    public func replaceAuthority(now: Date = Date()) throws {
+        try SecureFile.createDirectory(directory)
+        try StoreLock.withLock(at: lockFile, subject: "the store's certificate authority") {
+            for file in [caCertificate, caPrivateKey, clientCertificate, clientPrivateKey] {
+                try? FileManager.default.removeItem(at: file)
+            }
+            _ = try ensureLocked(now: now)
+        }
+    }
+
+    private func ensureLocked(now: Date) throws -> CertificateAuthority {
         let fileManager = FileManager.default
         let ca: CertificateAuthority
         var createdCA = false
@@ -48,7 +69,7 @@ public struct StoreCertificateFiles: Sendable, Equatable {
         return ca
     }
 
-    private func clientCertificateIsValid(for ca: CertificateAuthority, at date: Date) -> Bool {
+    func clientCertificateIsValid(for ca: CertificateAuthority, at date: Date = Date()) -> Bool {
         guard let pem = try? SecureFile.readText(clientCertificate),
               let keyPEM = try? SecureFile.readText(clientPrivateKey),
               let certificate = try? Certificate(pemEncoded: pem),
@@ -94,6 +115,15 @@ public struct MachineCertificateFiles: Sendable, Equatable {
     /// Reads server.pem and server-key.pem back as PEM text, e.g. for cloud-init's write_files.
     public func serverPEM() throws -> (certificate: String, privateKey: String) {
         (try SecureFile.readText(serverCertificate), try SecureFile.readText(serverPrivateKey))
+    }
+
+    /// Whether the server certificate in the machine folder is signed by the store's CA, in date,
+    /// names `ip` and matches its key (nothing is written; false when anything is missing).
+    public func serverCertificateIsCurrent(store: StoreCertificateFiles, ip: String, now: Date = Date()) throws -> Bool {
+        guard let ca = try? store.loadCA(),
+              FileManager.default.fileExists(atPath: serverCertificate.path),
+              let status = try? ca.inspectServerCertificate(at: serverCertificate, ip: ip, at: now) else { return false }
+        return status.isUsable && serverKeyMatchesCertificate()
     }
 
     /// Makes sure the machine folder has the client files and a server certificate that the CA signed,

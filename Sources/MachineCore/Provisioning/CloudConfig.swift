@@ -11,6 +11,10 @@ public struct CloudConfig: Codable, Sendable, Equatable {
     public var groups: [String]?
     public var users: [User]?
     public var sshPasswordAuthentication: Bool?
+    /// Host keys for sshd, made by berth on the host so it can pin them (`ed25519_private`, …).
+    public var sshKeys: [String: String]?
+    /// Host key types cloud-init generates itself; empty when berth brings the keys.
+    public var sshGenerateKeyTypes: [String]?
     public var writeFiles: [WriteFile]?
     public var bootcmd: [Command]?
     public var runcmd: [Command]?
@@ -29,6 +33,8 @@ public struct CloudConfig: Codable, Sendable, Equatable {
         case groups
         case users
         case sshPasswordAuthentication = "ssh_pwauth"
+        case sshKeys = "ssh_keys"
+        case sshGenerateKeyTypes = "ssh_genkeytypes"
         case writeFiles = "write_files"
         case bootcmd
         case runcmd
@@ -47,6 +53,8 @@ public struct CloudConfig: Codable, Sendable, Equatable {
         groups: [String]? = nil,
         users: [User]? = nil,
         sshPasswordAuthentication: Bool? = nil,
+        sshKeys: [String: String]? = nil,
+        sshGenerateKeyTypes: [String]? = nil,
         writeFiles: [WriteFile]? = nil,
         bootcmd: [Command]? = nil,
         runcmd: [Command]? = nil,
@@ -63,6 +71,8 @@ public struct CloudConfig: Codable, Sendable, Equatable {
         self.groups = groups
         self.users = users
         self.sshPasswordAuthentication = sshPasswordAuthentication
+        self.sshKeys = sshKeys
+        self.sshGenerateKeyTypes = sshGenerateKeyTypes
         self.writeFiles = writeFiles
         self.bootcmd = bootcmd
         self.runcmd = runcmd

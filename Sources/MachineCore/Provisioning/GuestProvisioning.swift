@@ -20,6 +20,8 @@ public struct GuestProvisioning: Sendable, Equatable {
     public var engineOptions: [String]
     /// Whether the image already has Docker Engine; if not, cloud-init installs docker.io.
     public var imageHasDocker: Bool
+    /// The guest's SSH host key (made by berth, pinned in the machine's known_hosts).
+    public var sshHostKey: SSHHostKey?
 
     public init(
         machineName: String,
@@ -30,7 +32,8 @@ public struct GuestProvisioning: Sendable, Equatable {
         daemon: DaemonConfig = DaemonConfig(),
         engineEnvironment: [String] = [],
         engineOptions: [String] = [],
-        imageHasDocker: Bool
+        imageHasDocker: Bool,
+        sshHostKey: SSHHostKey? = nil
     ) {
         self.machineName = machineName
         self.sshPublicKey = sshPublicKey
@@ -41,6 +44,7 @@ public struct GuestProvisioning: Sendable, Equatable {
         self.engineEnvironment = engineEnvironment
         self.engineOptions = engineOptions
         self.imageHasDocker = imageHasDocker
+        self.sshHostKey = sshHostKey
     }
 }
 
@@ -106,6 +110,9 @@ extension CloudConfig {
                     sshAuthorizedKeys: [machine.sshPublicKey]),
             ],
             sshPasswordAuthentication: false,
+            sshKeys: machine.sshHostKey.map { ["ed25519_private": $0.privateKeyPEM, "ed25519_public": $0.publicKey] },
+            // With berth's key in place, generating others only costs boot time.
+            sshGenerateKeyTypes: machine.sshHostKey == nil ? nil : [],
             writeFiles: files,
             // systemd read docker.service before cloud-init wrote the drop-in: queue a daemon-reload that
             // runs after cloud-init's network stage (which runs write_files) and before Docker starts.

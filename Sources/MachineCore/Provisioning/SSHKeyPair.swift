@@ -19,11 +19,12 @@ public struct SSHKeyPair: Sendable, Equatable {
     public static func generate(
         machineName: String,
         in directory: URL,
+        fileName: String = "id_ed25519",
         sshKeygen: String = "/usr/bin/ssh-keygen"
     ) throws -> SSHKeyPair {
         try SecureFile.createDirectory(directory)
-        let destination = directory.appendingPathComponent("id_ed25519")
-        let temporary = directory.appendingPathComponent(".id_ed25519.\(UUID().uuidString).tmp")
+        let destination = directory.appendingPathComponent(fileName)
+        let temporary = directory.appendingPathComponent(".\(fileName).\(UUID().uuidString).tmp")
         let temporaryPublic = URL(fileURLWithPath: temporary.path + ".pub")
         defer {
             try? FileManager.default.removeItem(at: temporary)
@@ -41,8 +42,10 @@ public struct SSHKeyPair: Sendable, Equatable {
         return SSHKeyPair(privateKeyPath: destination, publicKey: publicKey)
     }
 
-    /// Uses the user's existing key at `source`: copies the private key into `directory` under the same
-    /// file name (0600) and its public half next to it. The public half comes from `source.pub`, or from
+    /// Uses the user's existing key at `source`: copies the private key into `directory` (0600) under
+    /// a name that says its type (`id_ed25519`, `id_rsa`, `id_ecdsa`, …), never the user's own file
+    /// name, which could clash with berth's files (a key called `key.pem` would be overwritten by the
+    /// client key), and its public half next to it. The public half comes from `source.pub`, or from
     /// `ssh-keygen -y` when there is no .pub file (which works for keys without a passphrase).
     public static func importKey(
         from source: URL,
@@ -53,28 +56,41 @@ public struct SSHKeyPair: Sendable, Equatable {
             throw ProvisioningError.sshKey(path: source.path, reason: "no such file")
         }
         try SecureFile.createDirectory(directory)
-        let destination = directory.appendingPathComponent(source.lastPathComponent)
-        let destinationPublic = URL(fileURLWithPath: destination.path + ".pub")
-        try SecureFile.copy(source, to: destination, mode: SecureFile.privateMode)
+        let temporary = directory.appendingPathComponent(".imported-key.\(UUID().uuidString).tmp")
+        defer { try? FileManager.default.removeItem(at: temporary) }
+        try SecureFile.copy(source, to: temporary, mode: SecureFile.privateMode)
         let sourcePublic = URL(fileURLWithPath: source.path + ".pub")
         let publicKey: String
-        do {
-            if FileManager.default.fileExists(atPath: sourcePublic.path) {
-                publicKey = try readPublicKey(sourcePublic)
-            } else {
-                // ssh-keygen refuses keys readable by others: derive from the 0600 copy.
-                let output = try runSSHKeygen(sshKeygen, ["-y", "-P", "", "-f", destination.path])
-                publicKey = output.trimmingCharacters(in: .whitespacesAndNewlines)
-            }
-            guard publicKey.hasPrefix("ssh-") || publicKey.hasPrefix("ecdsa-") || publicKey.hasPrefix("sk-") else {
-                throw ProvisioningError.sshKey(path: sourcePublic.path, reason: "not an OpenSSH public key")
-            }
-            try SecureFile.write(publicKey + "\n", to: destinationPublic, mode: SecureFile.publicMode)
-        } catch {
-            try? FileManager.default.removeItem(at: destination)
-            throw error
+        if FileManager.default.fileExists(atPath: sourcePublic.path) {
+            publicKey = try readPublicKey(sourcePublic)
+        } else {
+            // ssh-keygen refuses keys readable by others: derive from the 0600 copy.
+            let output = try runSSHKeygen(sshKeygen, ["-y", "-P", "", "-f", temporary.path])
+            publicKey = output.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        guard let fileName = privateKeyFileName(forPublicKey: publicKey) else {
+            throw ProvisioningError.sshKey(path: sourcePublic.path, reason: "not an OpenSSH public key")
+        }
+        let destination = directory.appendingPathComponent(fileName)
+        try SecureFile.write(publicKey + "\n", to: URL(fileURLWithPath: destination.path + ".pub"), mode: SecureFile.publicMode)
+        guard rename(temporary.path, destination.path) == 0 else {
+            throw ProvisioningError.fileAccess(path: destination.path, reason: String(cString: strerror(errno)))
         }
         return SSHKeyPair(privateKeyPath: destination, publicKey: publicKey)
+    }
+
+    /// The conventional private key file name for a public key line's type.
+    static func privateKeyFileName(forPublicKey line: String) -> String? {
+        let type = line.split(separator: " ").first.map(String.init) ?? ""
+        switch type {
+        case "ssh-ed25519": return "id_ed25519"
+        case "ssh-rsa": return "id_rsa"
+        case "ssh-dss": return "id_dsa"
+        case let ecdsa where ecdsa.hasPrefix("ecdsa-"): return "id_ecdsa"
+        case "sk-ssh-ed25519@openssh.com": return "id_ed25519_sk"
+        case let sk where sk.hasPrefix("sk-ecdsa-"): return "id_ecdsa_sk"
+        default: return nil
+        }
     }
 
     /// Loads a pair that already lives in a machine folder.

@@ -27,16 +27,32 @@ public enum ShellKind: String, CaseIterable, Sendable, Equatable {
         return ShellKind(name: shell) ?? .bash
     }
 
-    /// The statement that sets a variable, with its line ending.
+    /// The statement that sets a variable, with its line ending. Values are quoted for the shell,
+    /// so a path with quotes, `$(…)` or backticks is taken as text when the output is evaluated;
+    /// ordinary values come out exactly as Docker Machine printed them.
     public func setLine(_ name: String, _ value: String) -> String {
         switch self {
-        case .bash, .zsh: return "export \(name)=\"\(value)\"\n"
-        case .fish: return "set -gx \(name) \"\(value)\";\n"
-        case .powershell: return "$Env:\(name) = \"\(value)\"\n"
-        case .cmd: return "SET \(name)=\(value)\n"
-        case .tcsh: return "setenv \(name) \"\(value)\";\n"
-        case .emacs: return "(setenv \"\(name)\" \"\(value)\")\n"
+        case .bash, .zsh: return "export \(name)=\"\(Self.escape(value, "\\\"$`"))\"\n"
+        case .fish: return "set -gx \(name) \"\(Self.escape(value, "\\\"$"))\";\n"
+        case .powershell: return "$Env:\(name) = \"\(Self.escape(value, "`\"$", with: "`"))\"\n"
+        case .cmd: return "SET \(name)=\(Self.escape(value, "^&|<>()\"", with: "^"))\n"
+        case .tcsh:
+            // csh cannot escape `$`, backticks or `!` inside double quotes: such values go in single quotes.
+            guard value.contains(where: { "$`\"!\\'\n".contains($0) }) else { return "setenv \(name) \"\(value)\";\n" }
+            let quoted = value.replacingOccurrences(of: "'", with: "'\\''").replacingOccurrences(of: "!", with: "\\!")
+            return "setenv \(name) '\(quoted)';\n"
+        case .emacs: return "(setenv \"\(name)\" \"\(Self.escape(value, "\\\""))\")\n"
         }
+    }
+
+    /// `value` with each of `special` preceded by `escape`.
+    static func escape(_ value: String, _ special: String, with escape: Character = "\\") -> String {
+        var result = ""
+        for character in value {
+            if special.contains(character) { result.append(escape) }
+            result.append(character)
+        }
+        return result
     }
 
     /// The statement that removes a variable, with its line ending.

@@ -3,18 +3,24 @@ import Foundation
 /// Everything berth decided when it created a machine, saved as `machines/NAME/config.json`.
 /// The machine's *state* is never stored here: it comes from libvirt each time it is asked for.
 public struct MachineConfig: Codable, Sendable, Equatable {
-    /// Bumped when the format changes; older files are migrated on load.
-    public static let currentVersion = 1
+    /// Bumped when the format changes; older files are migrated on load (see `migrate()`).
+    /// Version 2 records the machine's own volume names and whether its create finished.
+    public static let currentVersion = 2
 
     public var version: Int = MachineConfig.currentVersion
     public var name: String
     public var driver: String = "libvirt"
     public var createdAt: Date
+    /// `creating` from the moment a create starts until Docker answers: a machine is recorded
+    /// before anything is made for it, so an interrupted create is visible and removable.
+    public var status: Status?
 
     public var hardware: Hardware
     public var hypervisor: Hypervisor
     public var image: ImageUse
     public var network: NetworkAttachment
+    /// The machine's own volumes in the storage pool (its disk and cloud-init seed).
+    public var volumes: Volumes?
     public var engine: EngineOptions
     public var ssh: SSHAccess
     /// A copy of the user's own cloud-config (from `--cloud-init`), merged in again by `provision`.
@@ -23,8 +29,11 @@ public struct MachineConfig: Codable, Sendable, Equatable {
     public var labels: [String] { engine.labels }
 
     public init(name: String, createdAt: Date = Date(), hardware: Hardware, hypervisor: Hypervisor, image: ImageUse,
-                network: NetworkAttachment, engine: EngineOptions, ssh: SSHAccess, userCloudConfig: String? = nil) {
+                network: NetworkAttachment, volumes: Volumes? = nil, engine: EngineOptions, ssh: SSHAccess,
+                userCloudConfig: String? = nil, status: Status? = nil) {
         self.name = name
+        self.volumes = volumes
+        self.status = status
         self.createdAt = createdAt
         self.hardware = hardware
         self.hypervisor = hypervisor
@@ -33,6 +42,31 @@ public struct MachineConfig: Codable, Sendable, Equatable {
         self.engine = engine
         self.ssh = ssh
         self.userCloudConfig = userCloudConfig
+    }
+
+    public enum Status: String, Codable, Sendable {
+        case creating, ready
+    }
+
+    /// Whether the create that made this machine finished.
+    public var isComplete: Bool { status != .creating }
+
+    public struct Volumes: Codable, Sendable, Equatable {
+        public var disk: String
+        public var seed: String
+        public init(disk: String, seed: String) {
+            self.disk = disk
+            self.seed = seed
+        }
+    }
+
+    /// Brings a config saved by an older berth up to date. Version 1 named the machine's volumes
+    /// after the domain alone.
+    mutating func migrate() {
+        if version < 2, volumes == nil {
+            volumes = Volumes(disk: "\(hypervisor.domainName).qcow2", seed: "\(hypervisor.domainName)-seed.iso")
+        }
+        version = Self.currentVersion
     }
 
     public struct Hardware: Codable, Sendable, Equatable {
@@ -115,10 +149,14 @@ public struct MachineConfig: Codable, Sendable, Equatable {
         public var port: Int
         /// The private key's file name inside the machine folder.
         public var keyFile: String
-        public init(user: String = "docker", port: Int = 22, keyFile: String = "id_ed25519") {
+        /// The known_hosts file (inside the machine folder) that pins the guest's SSH host key,
+        /// which berth made and gave the guest; nil for machines made before berth pinned keys.
+        public var knownHostsFile: String?
+        public init(user: String = "docker", port: Int = 22, keyFile: String = "id_ed25519", knownHostsFile: String? = nil) {
             self.user = user
             self.port = port
             self.keyFile = keyFile
+            self.knownHostsFile = knownHostsFile
         }
     }
 

@@ -22,9 +22,10 @@ public enum Subprocess {
         return status
     }
 
-    /// Runs a program and collects what it prints.
+    /// Runs a program and collects what it prints. With `timeout`, a program still running then is
+    /// stopped and the call fails.
     public static func capture(_ executable: String, _ arguments: [String], input: Data? = nil,
-                               environment: [String: String]? = nil) async throws -> Output {
+                               environment: [String: String]? = nil, timeout: Duration? = nil) async throws -> Output {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -40,15 +41,32 @@ public enum Subprocess {
         // Read both pipes as the program writes, so a full pipe never stalls it.
         async let out = read(output.fileHandleForReading)
         async let err = read(error.fileHandleForReading)
-        let status = try await wait(for: process) {
+        let watch = Watch()
+        defer { watch.finish() }
+        let status = try await wait(for: process) { [pid = process.processIdentifier] in
             // Feed the input from another thread once the program runs, then close it.
-            guard let inputPipe, let input else { return }
-            DispatchQueue.global().async {
-                try? inputPipe.fileHandleForWriting.write(contentsOf: input)
-                try? inputPipe.fileHandleForWriting.close()
+            if let inputPipe, let input {
+                DispatchQueue.global().async {
+                    try? inputPipe.fileHandleForWriting.write(contentsOf: input)
+                    try? inputPipe.fileHandleForWriting.close()
+                }
+            }
+            if let timeout {
+                let milliseconds = Int(min(timeout.components.seconds, 86_400) * 1000)
+                DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(milliseconds)) {
+                    guard watch.timeOut() else { return }
+                    kill(pid, SIGTERM)
+                    DispatchQueue.global().asyncAfter(deadline: .now() + 2) { if watch.isRunning { kill(pid, SIGKILL) } }
+                }
             }
         }
-        return Output(status: status, standardOutput: await out, standardError: await err)
+        watch.finish()
+        let result = Output(status: status, standardOutput: await out, standardError: await err)
+        if watch.timedOut {
+            let name = URL(fileURLWithPath: executable).lastPathComponent
+            throw BerthError(.timeout, "\(name) did not finish within \(timeout.map { "\($0.components.seconds)" } ?? "?") s and was stopped")
+        }
+        return result
     }
 
     private static func read(_ handle: FileHandle) async -> String {
@@ -75,6 +93,18 @@ public enum Subprocess {
         } onCancel: {
             if process.isRunning { process.terminate() }
         }
+    }
+
+    /// Whether a program finished or was stopped for taking too long, shared with the timer.
+    private final class Watch: @unchecked Sendable {
+        private let lock = NSLock()
+        private var finished = false
+        private var expired = false
+        func finish() { lock.withLock { finished = true } }
+        /// Marks the program as timed out unless it already finished; true when it did time out.
+        func timeOut() -> Bool { lock.withLock { if !finished { expired = true }; return expired } }
+        var isRunning: Bool { lock.withLock { !finished } }
+        var timedOut: Bool { lock.withLock { expired } }
     }
 
     /// The full path of a program found on PATH, or nil.
