@@ -83,7 +83,7 @@ let package = Package(
         ]),
         .testTarget(name: "BerthCommandsTests", dependencies: ["BerthCommands", "MachineCore"]),
         .testTarget(name: "IntegrationTests", dependencies: [
-            "MachineCore", "Libvirt", "Guestfs", "TestSupport",
+            "MachineCore", "Libvirt", "Guestfs", "Download", "TestSupport",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
     ],

@@ -71,11 +71,22 @@ extension RealMachines {
         }
 
         /// The image without Docker Engine: cloud-init installs docker.io from Debian on first boot.
+        /// Before that, a create killed in the middle of uploading the image into the pool leaves a
+        /// half-written volume; the next create notices and uploads it again.
         @Test func plainImageGetsDockerFromCloudInit() async throws {
             let image = try await TestImages.ensure(.plain)
             #expect(image.facts.dockerVersion == nil)
             let name = "berth-it-plain"
             try await CLI.berth("rm", "-f", name, expectSuccess: false)
+            let volume = "image-\(image.name)-\(image.contentTag).qcow2"
+            _ = try? await Witness.virsh("vol-delete", "--pool", "berth", volume)
+            let killed = try BackgroundBerth(["create", "--memory", "1024", "--image", image.name, name], stopAt: "upload \(volume)")
+            #expect(try await killed.waitUntilStopped())
+            killed.signal(SIGKILL)
+            _ = try await killed.wait()
+            #expect(try await Witness.virsh("vol-list", "berth").contains(volume), "the half-uploaded volume is there")
+            try await CLI.berth("rm", "-f", name)
+
             try await CLI.berth("create", "--memory", "1024", "--image", image.name, name)
             let imported = try await CLI.docker(["import", "-", "berth-test/busybox"], machine: name,
                                                 input: try CLI.busyboxTarball())

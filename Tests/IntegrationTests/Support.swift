@@ -16,11 +16,14 @@ enum CLI {
         return packageRoot.appendingPathComponent(".build/debug/berth").path
     }
 
-    static var environment: [String: String] {
+    static var environment: [String: String] { environment(store: storePath) }
+
+    static func environment(store: String, extra: [String: String] = [:]) -> [String: String] {
         var environment = ProcessInfo.processInfo.environment
-        environment["BERTH_STORAGE_PATH"] = storePath
+        environment["BERTH_STORAGE_PATH"] = store
         environment.removeValue(forKey: "DOCKER_HOST")
         environment["NO_COLOR"] = "1"
+        environment.merge(extra) { _, new in new }
         return environment
     }
 
@@ -37,9 +40,11 @@ enum CLI {
     }
 
     @discardableResult
-    static func berth(_ arguments: [String], expectSuccess: Bool = true,
+    static func berth(_ arguments: [String], expectSuccess: Bool = true, store: String = storePath,
+                      extraEnvironment: [String: String] = [:], timeout: Duration? = nil,
                       sourceLocation: SourceLocation = #_sourceLocation) async throws -> Result {
-        let output = try await Subprocess.capture(berthBinary, arguments, environment: environment)
+        let output = try await Subprocess.capture(berthBinary, arguments,
+                                                  environment: environment(store: store, extra: extraEnvironment), timeout: timeout)
         let result = Result(status: output.status, output: output.standardOutput, error: output.standardError)
         if expectSuccess {
             #expect(result.status == 0, "berth \(arguments.joined(separator: " ")) failed:\n\(result.error)",
@@ -49,9 +54,9 @@ enum CLI {
     }
 
     /// The variables `berth env NAME` prints, parsed from its bash output.
-    static func dockerEnvironment(for machine: String) async throws -> [String: String] {
-        let env = try await berth("env", "--shell", "bash", machine)
-        var variables = environment
+    static func dockerEnvironment(for machine: String, store: String = storePath) async throws -> [String: String] {
+        let env = try await berth(["env", "--shell", "bash", machine], store: store)
+        var variables = environment(store: store)
         for line in env.output.split(separator: "\n") where line.hasPrefix("export ") {
             let assignment = line.dropFirst("export ".count)
             guard let equals = assignment.firstIndex(of: "=") else { continue }
@@ -62,10 +67,11 @@ enum CLI {
     }
 
     /// Runs the host's docker client against a machine.
-    static func docker(_ arguments: [String], machine: String, input: Data? = nil) async throws -> Result {
+    static func docker(_ arguments: [String], machine: String, store: String = storePath, input: Data? = nil) async throws -> Result {
         let docker = try #require(Subprocess.which("docker"), "the docker client (docker.io) on the host")
         let output = try await Subprocess.capture(docker, arguments, input: input,
-                                                  environment: try await dockerEnvironment(for: machine))
+                                                  environment: try await dockerEnvironment(for: machine, store: store),
+                                                  timeout: .seconds(600))
         return Result(status: output.status, output: output.standardOutput, error: output.standardError)
     }
 
@@ -94,20 +100,77 @@ enum CLI {
 /// What libvirt holds for a machine, read with virsh as an outside witness.
 enum Witness {
     static func virsh(_ arguments: String...) async throws -> String {
-        let virsh = try #require(Subprocess.which("virsh"))
-        return try await Subprocess.capture(virsh, ["-c", "qemu:///system"] + arguments).standardOutput
+        try await virsh(arguments)
     }
 
-    static func leftovers(of machine: String) async throws -> [String] {
+    static func virsh(_ arguments: [String]) async throws -> String {
+        let virsh = try #require(Subprocess.which("virsh"))
+        return try await Subprocess.capture(virsh, ["-c", "qemu:///system"] + arguments, timeout: .seconds(60)).standardOutput
+    }
+
+    /// Everything berth could have left of a machine: its domain, its volumes (under either naming
+    /// scheme), a reservation carrying its name on any network, its folder in `store`.
+    static func leftovers(of machine: String, store: String = CLI.storePath) async throws -> [String] {
         var found: [String] = []
         if try await virsh("list", "--all", "--name").split(separator: "\n").contains(where: { $0 == machine }) {
             found.append("domain \(machine)")
         }
-        let volumes = try await virsh("vol-list", "berth")
-        if volumes.contains("\(machine).qcow2") { found.append("disk volume") }
-        if volumes.contains("\(machine)-seed.iso") { found.append("seed volume") }
-        if try await virsh("net-dumpxml", "berth").contains("name=\"\(machine)\"") { found.append("DHCP reservation") }
-        if FileManager.default.fileExists(atPath: "\(CLI.storePath)/machines/\(machine)") { found.append("machine folder") }
+        let volumes = try await virsh("vol-list", "berth").split(separator: "\n").compactMap { $0.split(separator: " ").first.map(String.init) }
+        for volume in volumes where [
+            "machine-\(machine).qcow2", "machine-\(machine)-seed.iso", "\(machine).qcow2", "\(machine)-seed.iso",
+        ].contains(volume) {
+            found.append("volume \(volume)")
+        }
+        for network in try await virsh("net-list", "--all", "--name").split(separator: "\n").map(String.init) where !network.isEmpty {
+            if try await virsh("net-dumpxml", network).contains("name=\"\(machine)\"") { found.append("reservation on \(network)") }
+        }
+        if FileManager.default.fileExists(atPath: "\(store)/machines/\(machine)") { found.append("machine folder") }
         return found
+    }
+}
+
+/// A berth process the test controls: started in the background, stopped at a fault-injection
+/// point (`BERTH_STOP_AT_STAGE`), sent real signals.
+final class BackgroundBerth: @unchecked Sendable {
+    let process = Process()
+    private let errorPipe = Pipe()
+
+    init(_ arguments: [String], store: String = CLI.storePath, stopAt stage: String? = nil) throws {
+        process.executableURL = URL(fileURLWithPath: CLI.berthBinary)
+        process.arguments = arguments
+        process.environment = CLI.environment(store: store, extra: stage.map { ["BERTH_STOP_AT_STAGE": $0] } ?? [:])
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = errorPipe
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    var pid: Int32 { process.processIdentifier }
+
+    /// Waits until the process stopped itself at its fault-injection point (state T in /proc).
+    func waitUntilStopped(timeout: Duration = .seconds(120)) async throws -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            guard process.isRunning else { return false }
+            if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+               let close = stat.lastIndex(of: ")"), stat[stat.index(close, offsetBy: 2)] == "T" {
+                return true
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return false
+    }
+
+    func signal(_ number: Int32) { kill(pid, number) }
+
+    /// Waits for the process to end; returns its exit status (128+N for a signal) and what it printed on standard error.
+    func wait(timeout: Duration = .seconds(900)) async throws -> (status: Int32, error: String) {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
+        if process.isRunning { kill(pid, SIGKILL) }
+        process.waitUntilExit()
+        let error = String(decoding: errorPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let status = process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
+        return (status, error)
     }
 }

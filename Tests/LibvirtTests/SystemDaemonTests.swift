@@ -96,6 +96,29 @@ import Testing
     }
 
     /// Boots a real kernel under TCG far enough to see it running and printing on its serial console.
+    /// Ranged uploads land where asked and downloads read them back; the host's facts and the
+    /// connection's health are readable.
+    @Test func rangedUploadDownloadAndHostFacts() async throws {
+        try await withPool { pool, _ in
+            let bytes = (0..<20_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+            let source = FileManager.default.temporaryDirectory.appendingPathComponent("berth-ranged-\(UUID().uuidString)")
+            try Data(bytes).write(to: source)
+            defer { try? FileManager.default.removeItem(at: source) }
+            let volume = try await pool.createVolume(xml: VolumeSpec(name: Self.prefix + "ranged", capacityBytes: 20_000, format: "raw").xml)
+            try await volume.upload(from: source, offset: 4096, length: 20_000 - 4096)
+            #expect(try await volume.download(offset: 0, length: 4096) == Data(count: 4096), "the head is still empty")
+            #expect(try await volume.download(offset: 4096, length: 100) == Data(bytes[4096..<4196]))
+            try await volume.upload(from: source, offset: 0, length: 4096)
+            #expect(try await volume.download(offset: 0, length: 20_000) == Data(bytes))
+        }
+        let connection = try await Connection.open(Self.uri)
+        #expect(await connection.isAlive())
+        let host = try await connection.nodeInfo()
+        #expect(host.memoryKiB > 256 * 1024)
+        #expect(host.cpus >= 1)
+        _ = try await connection.listNetworks()
+    }
+
     @Test func bootsATinyDomainUnderTCG() async throws {
         let kernel = try #require(
             try FileManager.default.contentsOfDirectory(atPath: "/boot").filter { $0.hasPrefix("vmlinuz-") }.sorted().last,

@@ -31,11 +31,7 @@ struct Env: AsyncParsableCommand {
             return
         }
         let machines = global.machines
-        let config = try machines.config(name)
-        let state = try await machines.state(of: config)
-        guard state == .running else {
-            throw BerthError(.machineNotRunning, "machine \"\(name)\" is \(state.rawValue.lowercased()); start it with `berth start \(name)`")
-        }
+        let config = try await machines.runningConfig(name)
         try await machines.repairCertificates(config)
         var output = DockerEnvironment(machineName: config.name, ip: config.network.ip, port: config.engine.port,
                                        machineDirectory: try global.store.machineDirectory(config.name))

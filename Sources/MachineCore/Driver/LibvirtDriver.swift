@@ -166,6 +166,7 @@ public actor LibvirtDriver: Driver {
         do {
             let head = UInt64(firstBlock.count)
             if size > head { try await volume.upload(from: file, offset: head, length: size - head) }
+            StagedOperation.pauseForFaultInjection(at: "upload \(name)")
             try await volume.upload(from: file, offset: 0, length: min(head, size))
         } catch {
             try? await volume.delete()

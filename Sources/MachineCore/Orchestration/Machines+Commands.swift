@@ -7,11 +7,20 @@ extension Machines {
     public func runningConfig(_ name: String) async throws -> MachineConfig {
         let config = try config(name)
         let state = try await state(of: config)
-        guard state == .running else {
-            throw BerthError(.machineNotRunning,
-                             "machine \"\(name)\" is \(state.rawValue.lowercased()); start it with `berth start \(name)`")
-        }
+        guard state == .running else { throw Self.notRunning(name, state) }
         return config
+    }
+
+    /// What to tell a user who needs a running machine and has one in `state`.
+    public static func notRunning(_ name: String, _ state: MachineState) -> BerthError {
+        switch state {
+        case .creating:
+            return BerthError(.machineNotRunning, "machine \"\(name)\" is still being created; wait for its create to finish")
+        case .error:
+            return BerthError(.machineNotRunning, "machine \"\(name)\" is in error; see `berth ls`, then `berth start \(name)` or `berth rm -f \(name)`")
+        default:
+            return BerthError(.machineNotRunning, "machine \"\(name)\" is \(state.rawValue.lowercased()); start it with `berth start \(name)`")
+        }
     }
 
     /// The machines whose Docker URL is `dockerHost` (what `$DOCKER_HOST` points at), by name.

@@ -10,7 +10,8 @@ extension Machines {
                 group.addTask {
                     do {
                         let config = try self.config(name)
-                        let lock = try await self.store.lock(name)
+                        // Commands on one machine queue behind each other (an upgrade takes minutes).
+                        let lock = try await self.store.lock(name, timeout: .seconds(900))
                         defer { withExtendedLifetime(lock) {} }
                         try await body(config)
                         return (name, nil)

@@ -28,8 +28,11 @@ public final class Machines: Sendable {
 
     public func config(_ name: String) throws -> MachineConfig { try store.load(name) }
 
+    /// The machine's state from libvirt; a machine whose create has not finished is Creating while
+    /// that create runs and Error once it was interrupted.
     public func state(of config: MachineConfig) async throws -> MachineState {
-        try await driver(for: config).state(config)
+        guard config.isComplete else { return store.isBusy(config.name) ? .creating : .error }
+        return try await driver(for: config).state(config)
     }
 
     /// The Docker endpoint of a machine (its API over mutual TLS with the store's client certificate).

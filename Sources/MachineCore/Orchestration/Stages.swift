@@ -40,8 +40,9 @@ public final class StagedOperation: @unchecked Sendable {
     }
 
     /// Fault injection for berth's own tests: with `BERTH_STOP_AT_STAGE=NAME`, the process stops
-    /// itself (SIGSTOP) as stage NAME begins, so a test can deliver a real signal (SIGINT, SIGKILL)
-    /// at exactly that point and then let it continue.
+    /// itself (SIGSTOP) as stage NAME begins (or at a named point inside one, such as
+    /// `upload VOLUME` between the two halves of an image upload), so a test can deliver a real
+    /// signal (SIGINT, SIGKILL) at exactly that point and then let it continue.
     static func pauseForFaultInjection(at stage: String) {
         guard let wanted = ProcessInfo.processInfo.environment["BERTH_STOP_AT_STAGE"], wanted == stage else { return }
         raise(SIGSTOP)
