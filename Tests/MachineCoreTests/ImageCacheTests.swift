@@ -84,6 +84,23 @@ struct ImageCacheNameTests {
         #expect(fixture.cache.entries().isEmpty)
     }
 
+    @Test("a text file given to import is refused at once, in one line, with nothing made")
+    func importOfTextRefused() async throws {
+        let fixture = try CacheFixture()
+        defer { fixture.remove() }
+        let before = fixture.cacheContents
+        let text = fixture.folder.url.appendingPathComponent("passwd")
+        try Data("root:x:0:0:root:/root:/bin/bash\n".utf8).write(to: text)
+        let error = await #expect(throws: BerthError.self) {
+            _ = try await fixture.cache.importFile(text, forceTCG: true)
+        }
+        #expect(error?.cause is DiskImageProblem, "refused by the format check, before libguestfs")
+        #expect(error?.message == "the image \(text.path) \(DiskImageProblem.notADiskImage)")
+        #expect(error?.message.contains("\n") == false)
+        #expect(fixture.cacheContents == before)
+        #expect(fixture.untouched)
+    }
+
     @Test("a folder or a missing file given to import is refused in one line")
     func importOfNonFilesRefused() async throws {
         let fixture = try CacheFixture()

@@ -89,7 +89,8 @@ extension ImageCache {
         }
     }
 
-    /// Copies a local disk image into the cache.
+    /// Copies a local disk image into the cache. A file that is not a disk image is refused
+    /// before anything is copied; the copy is checked again in full before inspection.
     public func importFile(_ file: URL, name: String? = nil, forceTCG: Bool) async throws -> CachedImage {
         var status = stat()
         guard stat(file.path, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG,
@@ -98,6 +99,7 @@ extension ImageCache {
         }
         let name = name ?? Self.name(from: file.lastPathComponent)
         _ = try folder(name)
+        _ = try DiskImageCheck.probe(file, origin: file.path)
         let work = try makeWorkFolder()
         do {
             let diskFile = "disk.img"

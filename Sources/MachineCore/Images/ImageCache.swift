@@ -128,17 +128,19 @@ public struct ImageCache: Sendable {
         return (error as NSError).localizedDescription
     }
 
-    /// Inspects the disk in `work`, writes the entry file and renames `work` to the entry's folder,
-    /// replacing an older entry of the same name. A built image brings its kernel and initrd (named in
-    /// its manifest, whose checksums are verified here); any other image has them extracted when it has them.
+    /// Checks and inspects the disk in `work`, writes the entry file and renames `work` to the
+    /// entry's folder, replacing an older entry of the same name. A built image brings its kernel
+    /// and initrd (named in its manifest, whose checksums are verified here); any other image has
+    /// them extracted when it has them. The disk's format and integrity are checked before
+    /// libguestfs sees it: QEMU would follow a backing file or data file named in a qcow2 header.
     func commit(work: URL, name: String, source: CachedImage.SourceKind, origin: String, diskFile: String,
                 kernelCommandLine: String?, forceTCG: Bool, manifest: BuildManifest? = nil) async throws -> CachedImage {
         let destination = try folder(name)
         let diskURL = work.appendingPathComponent(diskFile)
-        let format = try Self.detectFormat(diskURL)
+        let format = try await DiskImageCheck.verify(diskURL, origin: origin)
         let facts: ImageFacts
         do {
-            facts = try await ImageInspector().inspect(imageAt: diskURL, format: format,
+            facts = try await ImageInspector().inspect(imageAt: diskURL, format: format.rawValue,
                                                        extractBootFilesTo: manifest == nil ? work : nil, forceTCG: forceTCG)
         } catch {
             throw BerthError(.image, "cannot inspect the image \(origin): \(error.summary); is it a Linux disk image?", cause: error)
@@ -161,7 +163,7 @@ public struct ImageCache: Sendable {
         let initrd = try entry(manifest?.files.initrd.path ?? facts.initrdPath.map { URL(fileURLWithPath: $0).lastPathComponent },
                                expected: manifest?.files.initrd.sha256)
         let image = CachedImage(
-            name: name, source: source, origin: origin, format: format, disk: disk, kernel: kernel, initrd: initrd,
+            name: name, source: source, origin: origin, format: format.rawValue, disk: disk, kernel: kernel, initrd: initrd,
             // An imported image with a kernel boots directly, from the root filesystem inspection found.
             kernelCommandLine: kernel == nil ? nil : (kernelCommandLine ?? "root=\(facts.rootDevice ?? "/dev/vda1") rw console=ttyS0"),
             facts: facts, addedAt: Date())
@@ -189,15 +191,6 @@ public struct ImageCache: Sendable {
             throw BerthError(.image, "cannot move image \"\(name)\" into the cache at \(destination.path): \(reason); check the folder's owner and permissions")
         }
         if let aside { try? FileManager.default.removeItem(at: aside) }
-    }
-
-    static func detectFormat(_ url: URL) throws -> String {
-        try fileOperation("read \(url.path)") {
-            let handle = try FileHandle(forReadingFrom: url)
-            defer { try? handle.close() }
-            let magic = try handle.read(upToCount: 4) ?? Data()
-            return magic == Data([0x51, 0x46, 0x49, 0xFB]) ? "qcow2" : "raw"
-        }
     }
 
     static func sha256(of url: URL) throws -> String {
