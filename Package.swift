@@ -77,7 +77,7 @@ let package = Package(
         ]),
         .testTarget(name: "GuestfsTests", dependencies: ["Guestfs", "SeedImage"]),
         .testTarget(name: "MachineCoreTests", dependencies: [
-            "MachineCore",
+            "MachineCore", "TestSupport",
             .product(name: "X509", package: "swift-certificates"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),

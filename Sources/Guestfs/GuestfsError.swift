@@ -15,6 +15,8 @@ public struct GuestfsError: Error, Sendable, Equatable, CustomStringConvertible 
         case invalidArgument
         /// A file or folder on the host could not be read or written.
         case hostFile
+        /// The handle was used after `close()`.
+        case handleClosed
     }
 
     public let code: Code

@@ -7,8 +7,13 @@ import Foundation
 /// libguestfs calls block (a launch boots a small VM), and a handle must be used from one
 /// thread at a time, so every call runs on the handle's own serial queue and is exposed as
 /// an `async` method; none of them run on Swift's cooperative pool. Errors are read with
-/// `guestfs_last_error` on that queue right after the failing call. The handle is closed
-/// (and a running appliance shut down) when the object is released.
+/// `guestfs_last_error` on that queue right after the failing call.
+///
+/// Close the handle with `close()` when done, on success and on failure alike: it stops the
+/// appliance and returns only when the handle is gone. libguestfs closes every handle still open
+/// from its own exit handler, so a handle left to close in the background races that handler
+/// when the process exits soon after (two `guestfs_close` of one handle: a crash). A handle
+/// released without `close()` is closed in `deinit`, synchronously, as a last resort.
 ///
 /// The handle is created with `guestfs_create`, so the usual libguestfs environment
 /// variables apply (`LIBGUESTFS_BACKEND`, `LIBGUESTFS_DEBUG=1`, `LIBGUESTFS_TRACE=1`, …),
@@ -16,6 +21,7 @@ import Foundation
 public final class GuestfsHandle: @unchecked Sendable {
     // Only touched on `queue` (and in init/deinit, when no other reference exists).
     private let g: OpaquePointer
+    private var isClosed = false
     private let queue: DispatchQueue
 
     /// Creates a handle.
@@ -36,12 +42,25 @@ public final class GuestfsHandle: @unchecked Sendable {
     }
 
     deinit {
-        // Every queued call retains `self`, so nothing runs on the queue now. Closing may
-        // block (it stops a running appliance and removes its temporary files), so it
-        // happens on the queue too, not on whichever thread dropped the last reference.
-        // Handles still open at exit are closed by libguestfs's own exit handler.
-        nonisolated(unsafe) let handle = g
-        queue.async { guestfs_close(handle) }
+        // Every queued call retains `self`, so nothing else uses the handle now. It is closed
+        // right here, not queued for later: a close still running in the background when the
+        // process exits races libguestfs's exit handler, which closes the same handle again.
+        // This may block while the appliance stops; `close()` is the way that does not.
+        if !isClosed { guestfs_close(g) }
+    }
+
+    /// Stops the appliance if it runs and closes the handle (`guestfs_close`), returning when
+    /// both are done. Later calls on the handle throw `.handleClosed`; closing again does nothing.
+    public func close() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            queue.async {
+                if !self.isClosed {
+                    guestfs_close(self.g)
+                    self.isClosed = true
+                }
+                continuation.resume()
+            }
+        }
     }
 
     // MARK: - Configuration
@@ -354,6 +373,11 @@ public final class GuestfsHandle: @unchecked Sendable {
     ) async throws(GuestfsError) -> T {
         let result: Result<T, GuestfsError> = await withCheckedContinuation { continuation in
             queue.async {
+                guard !self.isClosed else {
+                    continuation.resume(returning: .failure(GuestfsError(
+                        code: .handleClosed, call: "close", message: "the libguestfs handle is closed")))
+                    return
+                }
                 // libguestfs keeps error state and the error handler per thread, and a serial
                 // queue may use a different thread each time: silence its printing here.
                 guestfs_set_error_handler(self.g, nil, nil)

@@ -21,6 +21,21 @@ public struct ImageInspector: Sendable {
         imageAt url: URL, format: String?, extractBootFilesTo folder: URL?, forceTCG: Bool
     ) async throws(GuestfsError) -> ImageFacts {
         let g = try GuestfsHandle(forceTCG: forceTCG)
+        // Closed before returning or throwing, so the appliance has stopped by then and the
+        // caller may exit at once (see `GuestfsHandle.close()`).
+        do {
+            let facts = try await inspect(g, imageAt: url, format: format, extractBootFilesTo: folder)
+            await g.close()
+            return facts
+        } catch {
+            await g.close()
+            throw error
+        }
+    }
+
+    private func inspect(
+        _ g: GuestfsHandle, imageAt url: URL, format: String?, extractBootFilesTo folder: URL?
+    ) async throws(GuestfsError) -> ImageFacts {
         try await g.addDrive(path: url.path, format: format, readOnly: true)
         try await g.launch()
 

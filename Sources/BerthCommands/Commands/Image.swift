@@ -17,10 +17,10 @@ private func forceTCG(_ machines: Machines) async throws -> Bool {
     try await machines.libguestfsNeedsTCG(requested: VirtTypeOption.resolve(nil))
 }
 
-/// Image names are folder names in the cache.
+/// Image names are folder names in the cache; the cache's own rule decides.
 private func validateImageName(_ name: String?) throws {
     guard let name else { return }
-    guard name.range(of: "^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$", options: .regularExpression) != nil else {
+    guard ImageCache.isValidName(name) else {
         throw ValidationError("--name must be letters, digits, '.', '_' and '-', starting with a letter or digit, not \"\(name)\"")
     }
 }

@@ -89,7 +89,7 @@ struct ImageRm: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rm",
         abstract: "Remove images from the cache.",
-        discussion: "Machines made from an image keep working: the image's volumes in libvirt's storage pool stay while a machine uses them.")
+        discussion: "Machines made from an image keep working: the image's volumes in libvirt's storage pool stay while any libvirt domain (a machine of any store, or one berth did not make) uses them.")
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The images' names.") var names: [String]

@@ -23,6 +23,8 @@ extension ImageCache {
     /// Builds berth's own image from Debian packages and adds it to the cache.
     /// The recipe prints its stages on standard error as it goes.
     public func build(flavor: Flavor, mirror: String? = nil, forceTCG: Bool) async throws -> CachedImage {
+        let name = flavor.imageName
+        _ = try folder(name)
         guard let script = Self.buildScript else {
             throw BerthError(.image, "berth's image recipe is missing from this installation; reinstall berth")
         }
@@ -36,9 +38,11 @@ extension ImageCache {
             try await Subprocess.run("/bin/bash", arguments, failure: { status in
                 BerthError(.image, "building the \(flavor.rawValue) image failed (exit \(status)); the lines above say why. Run as root with Debian's mirror reachable")
             })
-            let manifestURL = work.appendingPathComponent("\(flavor.imageName).json")
-            let manifest = try JSONDecoder().decode(BuildManifest.self, from: Data(contentsOf: manifestURL))
-            return try await commit(work: work, name: flavor.imageName, source: .built, origin: "flavor \(flavor.rawValue)",
+            let manifestURL = work.appendingPathComponent("\(name).json")
+            let manifest = try Self.fileOperation("read the image recipe's manifest \(manifestURL.path)") {
+                try JSONDecoder().decode(BuildManifest.self, from: Data(contentsOf: manifestURL))
+            }
+            return try await commit(work: work, name: name, source: .built, origin: "flavor \(flavor.rawValue)",
                                     diskFile: manifest.files.disk.path, kernelCommandLine: manifest.kernelCommandLine,
                                     forceTCG: forceTCG, manifest: manifest)
         } catch {
@@ -51,10 +55,12 @@ extension ImageCache {
     public func pull(_ url: URL, checksum: Checksum?, name: String? = nil, forceTCG: Bool,
                      progress: DownloadProgressHandler? = nil) async throws -> CachedImage {
         let name = name ?? Self.name(from: url.lastPathComponent)
+        // A name that cannot name an entry is refused before anything is downloaded.
+        _ = try folder(name)
         // Downloads live in a stable place keyed by URL, so an interrupted pull resumes; the lock
         // makes a second process pulling the same URL wait and then reuse the first one's entry.
         let downloads = directory.appendingPathComponent(".downloads")
-        try SecureFile.createDirectory(downloads)
+        try Self.fileOperation("create the download folder \(downloads.path)") { try SecureFile.createDirectory(downloads) }
         let key = Self.fileKey(url.absoluteString)
         let lock = try await StoreLock.acquire(at: downloads.appendingPathComponent("\(key).pull.lock"),
                                                subject: "the pull of \(url.absoluteString)", timeout: .seconds(3600))
@@ -83,16 +89,23 @@ extension ImageCache {
         }
     }
 
-    /// Copies a local disk image into the cache.
+    /// Copies a local disk image into the cache. A file that is not a disk image is refused
+    /// before anything is copied; the copy is checked again in full before inspection.
     public func importFile(_ file: URL, name: String? = nil, forceTCG: Bool) async throws -> CachedImage {
-        guard FileManager.default.isReadableFile(atPath: file.path) else {
-            throw BerthError(.invalidArgument, "cannot read the image file \(file.path); check the path and its permissions")
+        var status = stat()
+        guard stat(file.path, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG,
+              FileManager.default.isReadableFile(atPath: file.path) else {
+            throw BerthError(.invalidArgument, "cannot read the image file \(file.path): it is not a readable regular file; check the path and its permissions")
         }
         let name = name ?? Self.name(from: file.lastPathComponent)
+        _ = try folder(name)
+        _ = try DiskImageCheck.probe(file, origin: file.path)
         let work = try makeWorkFolder()
         do {
             let diskFile = "disk.img"
-            try FileManager.default.copyItem(at: file, to: work.appendingPathComponent(diskFile))
+            try Self.fileOperation("copy \(file.path) into the image cache") {
+                try FileManager.default.copyItem(at: file, to: work.appendingPathComponent(diskFile))
+            }
             return try await commit(work: work, name: name, source: .file, origin: file.path, diskFile: diskFile,
                                     kernelCommandLine: nil, forceTCG: forceTCG)
         } catch {
@@ -102,13 +115,20 @@ extension ImageCache {
     }
 
     /// A cache name from a file name: `debian-13-genericcloud-amd64.qcow2` → `debian-13-genericcloud-amd64`.
-    static func name(from fileName: String) -> String {
-        var name = fileName
-        for suffix in [".qcow2", ".img", ".raw", ".xz", ".gz"] where name.hasSuffix(suffix) {
-            name = String(name.dropLast(suffix.count))
+    /// Always a valid name (`isValidName`): a URL or file name such as `..`, `.hidden` or `ü` never
+    /// becomes a path outside the cache; what is left of it, or `image`, is used instead.
+    public static func name(from fileName: String) -> String {
+        var name = Substring(fileName)
+        while let suffix = [".qcow2", ".img", ".raw", ".xz", ".gz"].first(where: { name.hasSuffix($0) }) {
+            name = name.dropLast(suffix.count)
         }
-        let cleaned = name.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." || $0 == "_" ? $0 : "-" }
-        return cleaned.isEmpty ? "image" : String(cleaned)
+        let allowed = name.unicodeScalars.map { scalar -> Character in
+            let c = Character(scalar)
+            return c.isASCII && (c.isLetter || c.isNumber || c == "-" || c == "." || c == "_") ? c : "-"
+        }
+        // Must start with a letter or digit: this also drops the dots of `.`, `..` and hidden names.
+        let cleaned = String(allowed.drop { !($0.isLetter || $0.isNumber) }.prefix(128))
+        return isValidName(cleaned) ? cleaned : "image"
     }
 
     static func fileKey(_ text: String) -> String {

@@ -34,7 +34,8 @@ extension Machines {
 
 extension Machines {
     /// Removes an image from the cache and its volumes from the default libvirt pool, unless a
-    /// machine in this store still has its disk on them (then the volumes stay for that machine).
+    /// machine in this store, or any libvirt domain at all, still uses them (then the volumes stay
+    /// for it). When libvirt cannot say, the volumes stay too.
     public func removeImage(named name: String) async throws {
         guard let image = images.entry(named: name) else {
             throw BerthError(.image, "no image named \"\(name)\" in the cache; `berth image ls` lists them")
@@ -44,6 +45,8 @@ extension Machines {
         let volumes = driver.baseVolumeNames(image)
         let inUse = store.machineNames().compactMap { try? config($0) }.contains { $0.image.diskVolume == volumes.disk }
         guard !inUse else { return }
+        let names = [volumes.disk, volumes.kernel, volumes.initrd].compactMap { $0 }
+        guard let users = try? await driver.domainsUsingVolumes(named: names), users.isEmpty else { return }
         try? await driver.removeImageVolumes(image)
     }
 }
