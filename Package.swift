@@ -2,7 +2,8 @@
 import PackageDescription
 
 // Layers (dependencies point down):
-//   berth → BerthCommands → MachineCore → Libvirt, Guestfs, Download, SeedImage → CLibvirt, CGuestfs, CCurl, CIsofs
+//   berth → BerthCommands → MachineCore → Libvirt, Guestfs, Download, SeedImage, PortForwarding
+//                                        → CLibvirt, CGuestfs, CCurl, CIsofs
 let package = Package(
     name: "berth",
     platforms: [.macOS(.v13)],
@@ -39,10 +40,17 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "SeedImage", dependencies: ["CIsofs"]),
+        // Host ports forwarded to guest ports by a user-space proxy (no firewall rules, no root).
+        .target(name: "PortForwarding", dependencies: [
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
 
         // Machines: model, store, driver, orchestration, provisioning, networking.
         .target(name: "MachineCore", dependencies: [
-            "Libvirt", "Guestfs", "Download", "SeedImage",
+            "Libvirt", "Guestfs", "Download", "SeedImage", "PortForwarding",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "_CryptoExtras", package: "swift-crypto"),
@@ -76,8 +84,14 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
         .testTarget(name: "GuestfsTests", dependencies: ["Guestfs", "SeedImage"]),
+        .testTarget(name: "PortForwardingTests", dependencies: [
+            "PortForwarding",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         .testTarget(name: "MachineCoreTests", dependencies: [
-            "MachineCore",
+            "MachineCore", "PortForwarding", "Download", "TestSupport",
             .product(name: "X509", package: "swift-certificates"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
