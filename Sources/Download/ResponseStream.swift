@@ -29,7 +29,7 @@ public struct ResponseStream: AsyncSequence, Sendable {
         Iterator(owner: owner)
     }
 
-    public struct Iterator: AsyncIteratorProtocol {
+    public struct Iterator: AsyncIteratorProtocol, Sendable {
         public typealias Element = [UInt8]
         public typealias Failure = DownloadError
 
