@@ -10,6 +10,7 @@ let package = Package(
     products: [
         .executable(name: "berth", targets: ["berth"]),
         .library(name: "Libvirt", targets: ["Libvirt"]),
+        .library(name: "PortForwarding", targets: ["PortForwarding"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

@@ -77,10 +77,10 @@ struct DockerEventsTests {
         #expect(lines == expected)
     }
 
-    @Test("skips blank lines, drops CR, and keeps a last line without a newline")
+    @Test("skips blank lines, drops CR and a json-seq record separator, keeps a last line without a newline")
     func lineEdges() throws {
         var splitter = JSONLineSplitter()
-        let lines = try splitter.append(Array("\n{\"a\":1}\r\n  \n\r\n{\"b\":2}\n{\"c\"".utf8))
+        let lines = try splitter.append(Array("\n{\"a\":1}\r\n  \n\r\n\u{1E}{\"b\":2}\n{\"c\"".utf8))
         #expect(lines.map { String(decoding: $0, as: UTF8.self) } == [#"{"a":1}"#, #"{"b":2}"#])
         #expect(try splitter.append(Array(":3}".utf8)).isEmpty)
         #expect(splitter.finish().map { String(decoding: $0, as: UTF8.self) } == #"{"c":3}"#)
@@ -203,6 +203,11 @@ struct DockerEventsTests {
         #expect(try await iterator.next()?.attributes["name"] == "café")
         events.finish()
         #expect(try await iterator.next() == nil)
+
+        // Asking for a replay adds `since`.
+        let replay = try await api.events(since: 1_732_886_400)
+        replay.cancel()
+        #expect(server.requests.last?.path == "/events?filters=%7B%22type%22%3A%5B%22container%22%5D%7D&since=1732886400")
     }
 
     @Test("a line that is not JSON ends the stream with an error")

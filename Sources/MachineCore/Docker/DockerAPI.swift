@@ -1,5 +1,6 @@
 import Download
 import Foundation
+import Logging
 
 /// The few Docker Engine API calls that auto-publish needs: the event stream and the ports of
 /// containers. Unversioned paths, so any engine answers with its own API version.
@@ -8,16 +9,24 @@ public struct DockerAPI: Sendable {
     public let baseURL: String
     let downloader: Downloader
 
-    public init(baseURL: String, configuration: Downloader.Configuration) {
+    public init(baseURL: String, configuration: Downloader.Configuration, logger: Logger = Logger(label: "docker-api")) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
-        self.downloader = Downloader(configuration: configuration)
+        self.downloader = Downloader(configuration: configuration, logger: logger)
     }
 
     /// Subscribes to events of the given types (`GET /events?filters={"type":[…]}`) and returns
-    /// once Docker has accepted, so that containers read afterwards cannot miss an event.
-    public func events(types: [String] = ["container"]) async throws(DockerAPIError) -> DockerEventStream {
+    /// once Docker has answered.
+    ///
+    /// Docker sends its answer's head a moment before it starts listening for events, so an event
+    /// can fall between the two. Pass `since` (seconds since 1970, by the machine's clock: the
+    /// `time` of the last event seen, say) to have Docker replay what it recorded since; applying
+    /// a replayed start or stop again does no harm.
+    public func events(
+        types: [String] = ["container"], since: Int64? = nil
+    ) async throws(DockerAPIError) -> DockerEventStream {
         let filters = "{\"type\":[" + types.map { "\"\($0)\"" }.joined(separator: ",") + "]}"
-        let path = "/events?filters=" + Self.encode(filters)
+        var path = "/events?filters=" + Self.encode(filters)
+        if let since { path += "&since=\(since)" }
         let response: ResponseStream
         do {
             response = try await downloader.openStream(try url(path))

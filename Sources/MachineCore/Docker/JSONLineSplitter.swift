@@ -1,6 +1,7 @@
 /// Cuts a byte stream of newline-delimited JSON into lines, whatever the chunk boundaries: a
 /// line may arrive in pieces, and a chunk may hold several lines or end inside a UTF-8 sequence.
-/// Blank lines are skipped and a trailing `\r` is dropped.
+/// Blank lines are skipped, a trailing `\r` is dropped, and so is a leading record separator
+/// (0x1E), which Docker puts before each event when a client asks for `application/json-seq`.
 struct JSONLineSplitter: Sendable {
     /// A longer line means the stream is not what it should be; holding it all would only use memory.
     let maxLineLength: Int
@@ -47,6 +48,7 @@ struct JSONLineSplitter: Sendable {
     private func appendLine(_ bytes: ArraySlice<UInt8>, to lines: inout [[UInt8]]) {
         var line = bytes
         if line.last == UInt8(ascii: "\r") { line = line.dropLast() }
+        if line.first == 0x1E { line = line.dropFirst() }
         guard line.contains(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") }) else { return }
         lines.append(Array(line))
     }
