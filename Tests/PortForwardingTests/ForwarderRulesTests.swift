@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Testing
@@ -160,21 +161,41 @@ struct ForwarderRulesTests {
         }
     }
 
-    @Test("a forwarder can bind again right after another released the port")
+    @Test("a forwarder can bind again while the old listener's connection sits in TIME_WAIT")
     func rebindAfterRestart() async throws {
-        let server = try await TCPServer.echo()
+        // The server shuts its side first, so the forwarder's end of the client connection closes
+        // first too, and waits in TIME_WAIT on the host port.
+        let received = NIOLockedValueBox(0)
+        let sawEOF = NIOLockedValueBox(false)
+        let failed = NIOLockedValueBox(false)
+        let server = try await TCPServer { GreetThenCountHandler(received: received, sawEOF: sawEOF, failed: failed) }
         let port = try freePort()
         let rule = ForwardRule(listenPort: port, targetHost: "127.0.0.1", targetPort: server.port)
         let first = Forwarder()
         try await first.add([rule])
-        // Leave a connection behind in TIME_WAIT on the listening port's side.
-        _ = try await within(10) { try await exchange(port, sending: Array("x".utf8)) }
+        #expect(try await within(10) { try await greeting(port) } == "hello")
+        #expect(await eventually { sawEOF.withLockedValue { $0 } })
         await first.close()
 
+        // A listener without SO_REUSEADDR cannot have the port yet; the forwarder can.
+        #expect(await !canBind(port))
         let second = Forwarder()
         try await second.add([rule])
-        #expect(try await within(10) { try await exchange(port, sending: Array("y".utf8)) } == Array("y".utf8))
+        #expect(try await within(10) { try await greeting(port) } == "hello")
         await second.close()
         await server.stop()
+    }
+}
+
+/// Reads the server's greeting to its EOF, then sends a byte and half-closes.
+private func greeting(_ port: Int) async throws -> String {
+    try await connect(port).executeThenClose { inbound, outbound in
+        var text = ""
+        for try await buffer in inbound {
+            text += String(buffer: buffer)
+        }
+        try await outbound.write(ByteBuffer(string: "y"))
+        outbound.finish()
+        return text
     }
 }
