@@ -2,13 +2,15 @@
 import PackageDescription
 
 // Layers (dependencies point down):
-//   berth → BerthCommands → MachineCore → Libvirt, Guestfs, Download, SeedImage → CLibvirt, CGuestfs, CCurl, CIsofs
+//   berth → BerthCommands → MachineCore → Libvirt, Guestfs, Download, SeedImage, PortForwarding
+//                                        → CLibvirt, CGuestfs, CCurl, CIsofs
 let package = Package(
     name: "berth",
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "berth", targets: ["berth"]),
         .library(name: "Libvirt", targets: ["Libvirt"]),
+        .library(name: "PortForwarding", targets: ["PortForwarding"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -39,10 +41,17 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "SeedImage", dependencies: ["CIsofs"]),
+        // Host ports forwarded to guest ports by a user-space proxy (no firewall rules, no root).
+        .target(name: "PortForwarding", dependencies: [
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
 
         // Machines: model, store, driver, orchestration, provisioning, networking.
         .target(name: "MachineCore", dependencies: [
-            "Libvirt", "Guestfs", "Download", "SeedImage",
+            "Libvirt", "Guestfs", "Download", "SeedImage", "PortForwarding",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "_CryptoExtras", package: "swift-crypto"),
@@ -76,8 +85,14 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
         .testTarget(name: "GuestfsTests", dependencies: ["Guestfs", "SeedImage"]),
+        .testTarget(name: "PortForwardingTests", dependencies: [
+            "PortForwarding",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         .testTarget(name: "MachineCoreTests", dependencies: [
-            "MachineCore", "TestSupport",
+            "MachineCore", "PortForwarding", "Download", "TestSupport",
             .product(name: "X509", package: "swift-certificates"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),

@@ -41,19 +41,24 @@ public final class TestHTTPServer: Sendable {
     }
 
     public let files: [String: [UInt8]]
+    /// Streamed responses, by path (the query is ignored).
+    public let streams: [String: TestHTTPStream]
     public let behaviour: Behaviour
     private let log = Shared<[Request]>([])
     private let channel: Shared<Channel?> = Shared(nil)
     private let boundPort = Shared(0)
     public var port: Int { boundPort.current }
 
-    private init(files: [String: [UInt8]], behaviour: Behaviour) {
+    private init(files: [String: [UInt8]], streams: [String: TestHTTPStream], behaviour: Behaviour) {
         self.files = files
+        self.streams = streams
         self.behaviour = behaviour
     }
 
-    public static func start(files: [String: [UInt8]], behaviour: Behaviour = Behaviour()) async throws -> TestHTTPServer {
-        let server = TestHTTPServer(files: files, behaviour: behaviour)
+    public static func start(
+        files: [String: [UInt8]], streams: [String: TestHTTPStream] = [:], behaviour: Behaviour = Behaviour()
+    ) async throws -> TestHTTPServer {
+        let server = TestHTTPServer(files: files, streams: streams, behaviour: behaviour)
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
@@ -94,8 +99,14 @@ private final class Handler: ChannelInboundHandler, RemovableChannelHandler {
 
     let server: TestHTTPServer
     private var head: HTTPRequestHead?
+    private var stream: TestHTTPStream?
 
     init(server: TestHTTPServer) { self.server = server }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        stream?.clientLeft()
+        context.fireChannelInactive()
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
@@ -112,6 +123,13 @@ private final class Handler: ChannelInboundHandler, RemovableChannelHandler {
         let range = request.headers.first(name: "range")
         let number = server.record(.init(path: request.uri, range: range))
         var headers = HTTPHeaders([("connection", "close")])
+
+        let path = String(request.uri.prefix { $0 != "?" })
+        if !behaviour.notFound, let stream = server.streams[path] {
+            self.stream = stream
+            startStreaming(stream, headers: headers, context: context)
+            return
+        }
 
         guard !behaviour.notFound, let content = server.files[request.uri] else {
             let body = Array("not found\n".utf8)
@@ -169,9 +187,118 @@ private final class Handler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
+    /// Sends the head now and each piece the test sends later as one chunk.
+    private func startStreaming(_ stream: TestHTTPStream, headers: HTTPHeaders, context: ChannelHandlerContext) {
+        var headers = headers
+        headers.add(name: "content-type", value: stream.contentType)
+        headers.add(name: "transfer-encoding", value: "chunked")
+        let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+        // Attached (and counted) before the head goes out, so a client that has the head sees
+        // itself counted. Pieces run on the event loop after this call, so after the head.
+        stream.attach { piece in
+            bound.eventLoop.execute {
+                let (handler, context) = bound.value
+                switch piece {
+                case .bytes(let bytes):
+                    context.writeAndFlush(handler.wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: bytes)))), promise: nil)
+                case .end:
+                    handler.finish(context: context)
+                }
+            }
+        }
+        context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: stream.status, headers: headers))), promise: nil)
+    }
+
     private func finish(context: ChannelHandlerContext) {
         context.writeAndFlush(wrapOutboundOut(.end(nil)))
             .assumeIsolated()
             .whenComplete { _ in context.close(promise: nil) }
+    }
+}
+
+/// A response a test writes piece by piece while the client reads it: chunked transfer encoding,
+/// one chunk per `send`, flushed at once. Pieces sent before the client arrives wait for it.
+public final class TestHTTPStream: Sendable {
+    public enum Piece: Sendable {
+        case bytes([UInt8])
+        case end
+    }
+
+    private struct State {
+        var pending: [Piece] = []
+        var sink: (@Sendable (Piece) -> Void)?
+        var clients = 0
+        var departed = 0
+    }
+
+    public let status: HTTPResponseStatus
+    public let contentType: String
+    private let state = Shared(State())
+
+    public init(status: HTTPResponseStatus = .ok, contentType: String = "application/json") {
+        self.status = status
+        self.contentType = contentType
+    }
+
+    /// Sends one chunk.
+    public func send(_ bytes: [UInt8]) {
+        deliver(.bytes(bytes))
+    }
+
+    public func send(_ text: String) {
+        send(Array(text.utf8))
+    }
+
+    /// Ends the response and closes the connection.
+    public func finish() {
+        deliver(.end)
+    }
+
+    /// Clients that have requested the stream, and those whose connection has closed since.
+    public var clients: Int { state.current.clients }
+    public var departedClients: Int { state.current.departed }
+
+    /// Waits until `count` clients have connected; false after `timeout`.
+    public func waitForClients(_ count: Int = 1, timeout: Duration = .seconds(5)) async -> Bool {
+        await poll(timeout) { $0.clients >= count }
+    }
+
+    /// Waits until `count` clients' connections have closed; false after `timeout`.
+    public func waitForDepartures(_ count: Int = 1, timeout: Duration = .seconds(5)) async -> Bool {
+        await poll(timeout) { $0.departed >= count }
+    }
+
+    fileprivate func attach(_ sink: @escaping @Sendable (Piece) -> Void) {
+        let pending = state.withLock { state in
+            state.clients += 1
+            state.sink = sink
+            defer { state.pending.removeAll() }
+            return state.pending
+        }
+        pending.forEach(sink)
+    }
+
+    fileprivate func clientLeft() {
+        state.withLock { state in
+            state.departed += 1
+            state.sink = nil
+        }
+    }
+
+    private func deliver(_ piece: Piece) {
+        let sink = state.withLock { state in
+            if state.sink == nil { state.pending.append(piece) }
+            return state.sink
+        }
+        sink?(piece)
+    }
+
+    private func poll(_ timeout: Duration, _ condition: (State) -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if condition(state.current) { return true }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return condition(state.current)
     }
 }
