@@ -3,6 +3,7 @@ import PackageDescription
 
 // Layers (dependencies point down):
 //   berth → BerthCommands → MachineCore → Libvirt, Guestfs, Download, SeedImage → CLibvirt, CGuestfs, CCurl, CIsofs
+//                        → GoTemplate (stands alone)
 let package = Package(
     name: "berth",
     platforms: [.macOS(.v13)],
@@ -39,6 +40,8 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "SeedImage", dependencies: ["CIsofs"]),
+        // Go text/template's --format subset (fields, json, prettyjson) and Go's tabwriter; knows nothing of berth.
+        .target(name: "GoTemplate"),
 
         // Machines: model, store, driver, orchestration, provisioning, networking.
         .target(name: "MachineCore", dependencies: [
@@ -54,7 +57,7 @@ let package = Package(
         ], resources: [.copy("Resources")]),
 
         .target(name: "BerthCommands", dependencies: [
-            "MachineCore",
+            "MachineCore", "GoTemplate",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -81,7 +84,8 @@ let package = Package(
             .product(name: "X509", package: "swift-certificates"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        .testTarget(name: "BerthCommandsTests", dependencies: ["BerthCommands", "MachineCore"]),
+        .testTarget(name: "BerthCommandsTests", dependencies: ["BerthCommands", "MachineCore", "GoTemplate"]),
+        .testTarget(name: "GoTemplateTests", dependencies: ["GoTemplate"]),
         .testTarget(name: "IntegrationTests", dependencies: [
             "MachineCore", "Libvirt", "Guestfs", "TestSupport",
             .product(name: "Crypto", package: "swift-crypto"),
