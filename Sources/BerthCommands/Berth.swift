@@ -25,6 +25,7 @@ public struct Berth: AsyncParsableCommand {
             Create.self, Ls.self, Env.self, Start.self, Stop.self, Restart.self, Kill.self, Rm.self,
             Active.self, ConfigCommand.self, Inspect.self, IP.self, Status.self, URLCommand.self, SSH.self, Scp.self,
             Provision.self, RegenerateCerts.self, Upgrade.self, Use.self, Image.self, VersionCommand.self,
+            GenerateManual.self,
         ])
 
     public init() {}
@@ -112,6 +113,6 @@ public struct GlobalOptions: ParsableArguments {
 
 /// The name of the machine a command acts on; "default" when none is given.
 struct MachineNameArgument: ParsableArguments {
-    @Argument(help: "The machine's name.")
+    @Argument(help: "The machine's name.", completion: StoreCompletion.machines)
     var name: String = "default"
 }
