@@ -42,7 +42,7 @@ struct DockerContextTests {
         #expect(DockerContextStore.resolve(environment: ["HOME": "/h"]).configDirectory.path == "/h/.docker")
     }
 
-    @Test("a written context has Docker's layout, private TLS files, and meta.json last")
+    @Test("a written context has Docker's layout and private TLS files, with no temporary files left")
     func layout() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
