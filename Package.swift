@@ -4,6 +4,7 @@ import PackageDescription
 // Layers (dependencies point down):
 //   berth → BerthCommands → MachineCore → Libvirt, Guestfs, Download, SeedImage, PortForwarding
 //                                        → CLibvirt, CGuestfs, CCurl, CIsofs
+//                        → GoTemplate (stands alone)
 let package = Package(
     name: "berth",
     platforms: [.macOS(.v13)],
@@ -48,6 +49,8 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Go text/template's --format subset (fields, json, prettyjson) and Go's tabwriter; knows nothing of berth.
+        .target(name: "GoTemplate"),
 
         // Machines: model, store, driver, orchestration, provisioning, networking.
         .target(name: "MachineCore", dependencies: [
@@ -63,7 +66,7 @@ let package = Package(
         ], resources: [.copy("Resources")]),
 
         .target(name: "BerthCommands", dependencies: [
-            "MachineCore",
+            "MachineCore", "GoTemplate",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -96,7 +99,8 @@ let package = Package(
             .product(name: "X509", package: "swift-certificates"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        .testTarget(name: "BerthCommandsTests", dependencies: ["BerthCommands", "MachineCore"]),
+        .testTarget(name: "BerthCommandsTests", dependencies: ["BerthCommands", "MachineCore", "GoTemplate"]),
+        .testTarget(name: "GoTemplateTests", dependencies: ["GoTemplate"]),
         .testTarget(name: "IntegrationTests", dependencies: [
             "MachineCore", "Libvirt", "Guestfs", "Download", "TestSupport",
             .product(name: "Crypto", package: "swift-crypto"),

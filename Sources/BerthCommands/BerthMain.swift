@@ -7,16 +7,19 @@ import MachineCore
 /// line on standard error and a non-zero exit status.
 public enum BerthMain {
     public static func run(arguments: [String] = Array(CommandLine.arguments.dropFirst())) async {
-        let debug = arguments.contains("--debug")
+        // Until the arguments are parsed, a failure shows its chain if debugging was asked for at all.
+        var debug = arguments.contains("--debug") || arguments.contains("-D")
         // A reader that goes away (a closed pipe) must not kill berth halfway through its work.
         signal(SIGPIPE, SIG_IGN)
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = debug ? .debug : .warning
-            return handler
-        }
         do {
-            var command = try Berth.parseAsRoot(arguments)
+            var command = try Berth.parseCommand(arguments)
+            debug = try GlobalOptions.debugRequested(flag: GlobalOptions.of(command)?.debug ?? false)
+            let level: Logger.Level = debug ? .debug : .warning
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
             if var asyncCommand = command as? AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {

@@ -75,7 +75,7 @@ struct ImageInspect: AsyncParsableCommand {
         abstract: "Print what berth knows about a cached image, as JSON.")
 
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "The image's name (see `berth image ls`).") var name: String
+    @Argument(help: "The image's name (see `berth image ls`).", completion: StoreCompletion.images) var name: String
 
     func run() async throws {
         guard let image = global.machines.images.entry(named: name) else {
@@ -92,7 +92,7 @@ struct ImageRm: AsyncParsableCommand {
         discussion: "Machines made from an image keep working: the image's volumes in libvirt's storage pool stay while any libvirt domain (a machine of any store, or one berth did not make) uses them.")
 
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "The images' names.") var names: [String]
+    @Argument(help: "The images' names.", completion: StoreCompletion.images) var names: [String]
 
     func validate() throws {
         guard !names.isEmpty else { throw ValidationError("name the images to remove (see `berth image ls`)") }

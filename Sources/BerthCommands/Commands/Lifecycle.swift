@@ -4,7 +4,7 @@ import MachineCore
 
 /// Names given on the command line; none means "default".
 struct MachineNames: ParsableArguments {
-    @Argument(help: "Machine names; none means \"default\".") var names: [String] = []
+    @Argument(help: "Machine names; none means \"default\".", completion: StoreCompletion.machines) var names: [String] = []
     var resolved: [String] { names.isEmpty ? ["default"] : names }
 
     /// Runs `action` on every named machine at once (each under its lock), then prints

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GoTemplate
 import MachineCore
 
 struct Ls: AsyncParsableCommand {
@@ -9,6 +10,9 @@ struct Ls: AsyncParsableCommand {
             Columns: NAME ACTIVE DRIVER STATE URL DOCKER ERRORS. ACTIVE is * for the machine $DOCKER_HOST points at. \
             States come from one libvirt listing; Docker is asked in parallel with a short timeout, so a dead \
             machine never holds up the list.
+            --format also takes a Go template as Docker Machine's did, e.g. '{{.Name}} {{.State}}' or \
+            'table {{.Name}}\\t{{.URL}}', with the fields Name, Active, ActiveHost, ActiveSwarm, DriverName, State, \
+            URL, Swarm, DockerVersion, Error and ResponseTime.
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -16,24 +20,47 @@ struct Ls: AsyncParsableCommand {
     @Option(name: .long, help: "Filter: name=, state=, driver=, label=key=value (repeatable; same key ORs, different keys AND).")
     var filter: [String] = []
     @Option(name: [.short, .long], help: "Seconds to wait for each machine's Docker to answer.") var timeout = 3
-    @Option(name: [.short, .long], help: "Output format: table or json.") var format = "table"
+    @Option(name: [.short, .long], help: "Output format: table, json, or a Go template such as '{{.Name}}'.")
+    var format = "table"
 
     func validate() throws {
-        guard OutputFormat(rawValue: format) != nil else { throw ValidationError("--format must be table or json, not \"\(format)\"") }
+        guard OutputFormat(rawValue: format) != nil || OutputFormat.isTemplate(format) else {
+            throw ValidationError("--format must be table, json or a Go template such as '{{.Name}}', not \"\(format)\"")
+        }
         _ = try MachineFilter(filter)
         guard (1...600).contains(timeout) else { throw ValidationError("--timeout must be between 1 and 600 seconds, not \(timeout)") }
     }
 
     func run() async throws {
         let filters = try MachineFilter(filter)
+        let template = try quiet || !OutputFormat.isTemplate(format) ? nil : Self.template(format)
+        let started = ContinuousClock.now
         let rows = await global.machines.list(timeout: .seconds(timeout), askDocker: !quiet).filter(filters.matches)
         if quiet {
             rows.forEach { print($0.name) }
             return
         }
+        if let template {
+            // Machines are asked together, so each row's response time is the whole listing's.
+            let elapsed = (ContinuousClock.now - started).roundedToMilliseconds
+            do {
+                print(try template.render(rows, responseTime: elapsed), terminator: "")
+            } catch let error as TemplateError {
+                throw BerthError(.invalidArgument, "--format: \(error)")
+            }
+            return
+        }
         switch OutputFormat(rawValue: format) ?? .table {
         case .json: print(try JSONOutput.string(rows))
         case .table: print(Self.table(rows), terminator: "")
+        }
+    }
+
+    static func template(_ format: String) throws -> LsTemplate {
+        do {
+            return try LsTemplate(format: format)
+        } catch let error as TemplateError {
+            throw BerthError(.invalidArgument, "--format: \(error)")
         }
     }
 

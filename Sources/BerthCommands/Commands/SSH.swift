@@ -13,7 +13,7 @@ struct SSH: AsyncParsableCommand {
             """)
 
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "The machine's name.") var name: String = "default"
+    @Argument(help: "The machine's name.", completion: StoreCompletion.machines) var name: String = "default"
     @Argument(parsing: .captureForPassthrough, help: "The command to run in the machine (default: a login shell).")
     var command: [String] = []
 

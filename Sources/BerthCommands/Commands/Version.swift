@@ -8,7 +8,7 @@ struct VersionCommand: AsyncParsableCommand {
         abstract: "Print berth's version, or with a NAME, the machine's Docker Engine version.")
 
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "A machine whose Docker Engine version to print.") var name: String?
+    @Argument(help: "A machine whose Docker Engine version to print.", completion: StoreCompletion.machines) var name: String?
 
     func run() async throws {
         guard let name else {

@@ -9,6 +9,9 @@ extension GlobalOptions {
 /// Output formats shared by commands that print data.
 enum OutputFormat: String, CaseIterable, Sendable {
     case table, json
+
+    /// Whether a `--format` value is a Go template (as Docker Machine took) rather than a format name.
+    static func isTemplate(_ format: String) -> Bool { format.contains("{{") }
 }
 
 /// JSON the way berth prints it: sorted keys, pretty, ISO dates.

@@ -3,8 +3,8 @@ import Foundation
 /// berth's storage folder: `certs/` (the CA and client certificate shared by all machines),
 /// `machines/NAME/` (config.json, keys, certificates, console log) and `images/` (the image cache).
 ///
-/// Found, in order, at `--storage-path`, `$BERTH_STORAGE_PATH`, `$XDG_DATA_HOME/berth`,
-/// `~/.local/share/berth`.
+/// Found, in order, at `--storage-path`, `$BERTH_STORAGE_PATH`, `$MACHINE_STORAGE_PATH` (Docker
+/// Machine's name for it), `$XDG_DATA_HOME/berth`, `~/.local/share/berth`.
 ///
 /// The store is the one place where machine names become paths: every such path is made by
 /// `machineDirectory(_:)`, which refuses names that are not valid machine names, and nothing is
@@ -17,7 +17,9 @@ public struct Store: Sendable {
     public static func resolve(explicit: String? = nil,
                                environment: [String: String] = ProcessInfo.processInfo.environment) -> Store {
         if let explicit, !explicit.isEmpty { return Store(root: URL(fileURLWithPath: explicit)) }
-        if let path = environment["BERTH_STORAGE_PATH"], !path.isEmpty { return Store(root: URL(fileURLWithPath: path)) }
+        for variable in ["BERTH_STORAGE_PATH", "MACHINE_STORAGE_PATH"] {
+            if let path = environment[variable], !path.isEmpty { return Store(root: URL(fileURLWithPath: path)) }
+        }
         if let data = environment["XDG_DATA_HOME"], !data.isEmpty {
             return Store(root: URL(fileURLWithPath: data).appendingPathComponent("berth"))
         }
