@@ -73,7 +73,7 @@ struct TemplateFormatTests {
 
     // MARK: - inspect
 
-    static let host = DockerMachineHost(config: Fixtures.config("dev", ip: "192.168.122.10"),
+    static let host = try! DockerMachineHost(config: Fixtures.config("dev", ip: "192.168.122.10"),
                                         store: Store(root: URL(fileURLWithPath: "/var/lib/berth")))
 
     @Test("inspect templates read Docker Machine's host paths")

@@ -13,7 +13,7 @@ struct UseTests {
         let dockerConfig = storage.root.appendingPathComponent("docker-config")
         let config = Fixtures.config("dev", ip: "192.168.122.10")
         try storage.store.save(config)
-        let files = MachineCertificateFiles(directory: storage.store.machineDirectory("dev"))
+        let files = MachineCertificateFiles(directory: try storage.store.machineDirectory("dev"))
         for file in [files.caCertificate, files.clientCertificate, files.clientPrivateKey] {
             try SecureFile.write(file.lastPathComponent, to: file, mode: SecureFile.privateMode)
         }

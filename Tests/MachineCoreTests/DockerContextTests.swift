@@ -171,7 +171,7 @@ struct DockerContextTests {
             image: .init(name: "i", hasDocker: true, diskVolume: "d", kernelVolume: nil, initrdVolume: nil, kernelCommandLine: nil),
             network: .init(name: "berth", mac: "52:54:00:00:00:01", ip: "192.168.122.20"), engine: engine, ssh: .init())
         #expect(throws: BerthError.self) { try DockerContext.forMachine(config, store: store) }
-        let files = MachineCertificateFiles(directory: store.machineDirectory("dev"))
+        let files = MachineCertificateFiles(directory: try store.machineDirectory("dev"))
         try SecureFile.write("ca", to: files.caCertificate, mode: SecureFile.publicMode)
         try SecureFile.write("cert", to: files.clientCertificate, mode: SecureFile.publicMode)
         try SecureFile.write("key", to: files.clientPrivateKey, mode: SecureFile.privateMode)

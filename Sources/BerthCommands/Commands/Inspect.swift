@@ -28,7 +28,7 @@ struct Inspect: AsyncParsableCommand {
         let machines = global.machines
         let config = try machines.config(machine.name)
         if OutputFormat.isTemplate(format) {
-            print(try Self.render(format, DockerMachineHost(config: config, store: global.store)))
+            print(try Self.render(format, try DockerMachineHost(config: config, store: global.store)))
             return
         }
         var inspection = MachineInspection(config: config, state: .error,

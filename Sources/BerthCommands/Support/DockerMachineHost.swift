@@ -16,8 +16,8 @@ struct DockerMachineHost: Encodable {
         case hostOptions = "HostOptions", name = "Name"
     }
 
-    init(config: MachineConfig, store: Store) {
-        let machineDirectory = store.machineDirectory(config.name)
+    init(config: MachineConfig, store: Store) throws {
+        let machineDirectory = try store.machineDirectory(config.name)
         let storeCertificates = StoreCertificateFiles(storeRoot: store.root)
         let machineCertificates = MachineCertificateFiles(directory: machineDirectory)
         name = config.name

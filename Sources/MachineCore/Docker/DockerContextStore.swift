@@ -28,7 +28,7 @@ public struct DockerContext: Sendable, Equatable {
     /// The context for a machine: its Docker URL, and the CA and client pair in its folder (what
     /// DOCKER_CERT_PATH points at in `berth env`).
     public static func forMachine(_ config: MachineConfig, store: Store) throws -> DockerContext {
-        let files = MachineCertificateFiles(directory: store.machineDirectory(config.name))
+        let files = MachineCertificateFiles(directory: try store.machineDirectory(config.name))
         do {
             return DockerContext(
                 name: name(forMachine: config.name), description: "berth machine \(config.name)",
