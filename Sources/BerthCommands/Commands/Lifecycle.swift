@@ -88,15 +88,16 @@ struct Rm: AsyncParsableCommand {
             }
         }
         let all = global.machines
-        var failures: [String] = []
+        var failures: [BerthError] = []
         for name in names {
             do {
                 try await all.remove(name, force: force)
                 Terminal.status("Removed \"\(name)\".")
             } catch let error as BerthError {
-                failures.append(error.message)
+                failures.append(error)
             }
         }
-        if !failures.isEmpty { throw BerthError(.hypervisor, failures.joined(separator: "; ")) }
+        if failures.count == 1 { throw failures[0] }
+        if let first = failures.first { throw BerthError(first.code, failures.map(\.message).joined(separator: "; ")) }
     }
 }
