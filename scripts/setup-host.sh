@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Prepares a Debian 12 host for berth, idempotently: installs the Debian packages berth needs
-# (scripts/packages.txt) and starts the libvirt daemons when they are not running.
-# Run as root.
+# (scripts/packages.txt; with --test also scripts/test-packages.txt) and starts the libvirt
+# daemons when they are not running. Run as root.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+lists=("$here/packages.txt")
+[ "${1:-}" = --test ] && lists+=("$here/test-packages.txt")
 
 if [ "$(id -u)" != 0 ]; then
     echo "setup-host.sh: run as root (sudo $0)" >&2
     exit 1
 fi
 
-mapfile -t wanted < <(grep -vE '^\s*(#|$)' "$here/packages.txt")
+mapfile -t wanted < <(cat "${lists[@]}" | grep -vE '^\s*(#|$)')
 missing=()
 for package in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

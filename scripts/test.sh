@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-scripts/setup-host.sh
+scripts/setup-host.sh --test
 swift build
 swift build --build-tests
 swift test --skip-build "$@"

@@ -53,7 +53,7 @@ struct ImageBuild: AsyncParsableCommand {
         let tcg = try await forceTCG(machines)
         let mirror = self.mirror
         let image = try await Interrupts.cancellingOnSignal {
-            try await machines.images.build(flavor: flavor, mirror: mirror, forceTCG: tcg)
+            try await machines.images.buildLocked(flavor: flavor, mirror: mirror, forceTCG: tcg)
         }
         reportAdded(image)
     }

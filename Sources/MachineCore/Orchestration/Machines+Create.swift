@@ -190,13 +190,9 @@ extension Machines {
         let images = self.images
         let flavor = reference == nil ? .docker : ImageCache.Flavor.allCases.first { $0.imageName == reference }
         if let flavor {
-            if let image = images.entry(named: flavor.imageName) { return image }
-            // Several creates may find the image missing at once: one builds it, the others wait and reuse it.
-            let lock = try await images.buildLock(flavor)
-            defer { withExtendedLifetime(lock) {} }
-            if let image = images.entry(named: flavor.imageName) { return image }
-            reporter.note("building berth's \(flavor.imageName) image once (a few minutes); later machines reuse it")
-            return try await images.build(flavor: flavor, forceTCG: forceTCG)
+            return try await images.buildLocked(flavor: flavor, forceTCG: forceTCG, onlyIfMissing: true) {
+                reporter.note("building berth's \(flavor.imageName) image once (a few minutes); later machines reuse it")
+            }
         }
         guard let reference else { throw BerthError(.image, "no image given") }
         if let image = images.entry(named: reference) { return image }
