@@ -29,10 +29,28 @@ if ! command -v docker >/dev/null; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends docker.io >/dev/null
 fi
 
+# A system-wide image cache that every user's berth reads (`sudo berth image build --system` fills it).
+install -d -m 0755 /var/lib/berth /var/lib/berth/images
+
 # The libvirt daemons: through systemd where it runs, started directly otherwise (containers, CI).
 if [ -d /run/systemd/system ]; then
+    # Debian's socket units give the socket to the libvirt group, and polkit lets that group in.
     systemctl start virtlogd.socket libvirtd.socket libvirtd.service >/dev/null 2>&1 || systemctl start libvirtd
 else
+    # Without systemd there is no socket unit and no polkit: give the socket to the libvirt group
+    # the way Debian's units do, with the group's permission as the check (members of libvirt only).
+    conf=/etc/libvirt/libvirtd.conf
+    before=$(md5sum "$conf")
+    sed -i -E \
+        -e 's/^#?unix_sock_group = .*/unix_sock_group = "libvirt"/' \
+        -e 's/^#?unix_sock_rw_perms = .*/unix_sock_rw_perms = "0770"/' \
+        -e 's/^#?auth_unix_rw = .*/auth_unix_rw = "none"/' \
+        "$conf"
+    if [ "$before" != "$(md5sum "$conf")" ] && pgrep -x libvirtd >/dev/null; then
+        echo "setup-host: libvirt's socket now belongs to the libvirt group; restarting libvirtd (machines keep running)" >&2
+        pkill -TERM -x libvirtd
+        for _ in $(seq 100); do pgrep -x libvirtd >/dev/null || break; sleep 0.1; done
+    fi
     pgrep -x virtlogd >/dev/null || virtlogd -d
     pgrep -x libvirtd >/dev/null || libvirtd -d
 fi

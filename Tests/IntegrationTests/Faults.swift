@@ -107,9 +107,9 @@ extension RealMachines {
 
             let other = FileManager.default.temporaryDirectory.appendingPathComponent("berth-other-key-\(UUID().uuidString)")
             defer { try? FileManager.default.removeItem(at: other); try? FileManager.default.removeItem(atPath: other.path + ".pub") }
-            _ = try await Subprocess.capture("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", other.path])
-            let intruder = try await Subprocess.capture(
-                try #require(Subprocess.which("ssh")),
+            _ = try await HelperProgram.capture("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", other.path])
+            let intruder = try await HelperProgram.capture(
+                try #require(HelperProgram.which("ssh")),
                 ["-i", other.path, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
                  "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=10", "docker@\(ip)", "true"], timeout: .seconds(60))
             #expect(intruder.status == 255)
@@ -162,7 +162,10 @@ extension RealMachines {
 
         static func libvirtRestartChangesNothing() async throws {
             let before = try storeSnapshot()
+            let daemonBefore = try await LibvirtDaemon.processID()
             try await LibvirtDaemon.restart()
+            let daemonAfter = try await LibvirtDaemon.processID()
+            #expect(daemonAfter != nil && daemonAfter != daemonBefore, "libvirtd was really restarted")
             #expect(try await Witness.virsh("domstate", name).contains("running"))
             let rows = try await listing()
             #expect(rows.first { $0.name == name }?.state == .running)
@@ -240,14 +243,14 @@ extension RealMachines {
             let mount = FileManager.default.temporaryDirectory.appendingPathComponent("berth-full-\(UUID().uuidString)").path
             try FileManager.default.createDirectory(atPath: mount, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: mount) }
-            let mounted = try await Subprocess.capture("/bin/mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", mount])
+            let mounted = try await HelperProgram.capture("/bin/mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", mount])
             try #require(mounted.status == 0, "mount a small tmpfs: \(mounted.standardError)")
             defer { unmount(mount) }
             try FileManager.default.createSymbolicLink(atPath: "\(mount)/images", withDestinationPath: "\(CLI.storePath)/images")
             // Fill it, then free a little: the first files fit, the rest do not.
             let filler = "\(mount)/filler"
-            _ = try await Subprocess.capture("/bin/dd", ["if=/dev/zero", "of=\(filler)", "bs=4k"])
-            _ = try await Subprocess.capture("/usr/bin/truncate", ["-s", "-12k", filler])
+            _ = try await HelperProgram.capture("/bin/dd", ["if=/dev/zero", "of=\(filler)", "bs=4k"])
+            _ = try await HelperProgram.capture("/usr/bin/truncate", ["-s", "-12k", filler])
             let name = "berth-it-full"
             let result = try await CLI.berth(["create", "--memory", "512", name], expectSuccess: false, store: mount)
             #expect(result.status != 0)
@@ -288,17 +291,22 @@ struct StrangerCertificate {
 
 /// The libvirt daemon, restarted the way this host runs it.
 enum LibvirtDaemon {
+    static func processID() async throws -> String? {
+        let found = try await HelperProgram.capture("/usr/bin/pgrep", ["-x", "libvirtd"])
+        return found.status == 0 ? found.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines) : nil
+    }
+
     static func restart() async throws {
         if FileManager.default.fileExists(atPath: "/run/systemd/system") {
-            _ = try await Subprocess.capture("/bin/systemctl", ["restart", "libvirtd"], timeout: .seconds(120))
+            _ = try await HelperProgram.capture("/bin/systemctl", ["restart", "libvirtd"], timeout: .seconds(120))
         } else {
             // As scripts/setup-host.sh runs it where there is no systemd: stop it, wait, start it again.
             let restart = "pkill -TERM -x libvirtd; for i in $(seq 100); do pgrep -x libvirtd >/dev/null || break; sleep 0.1; done; "
                 + "libvirtd -d </dev/null >/dev/null 2>&1"
-            _ = try await Subprocess.capture("/bin/sh", ["-c", restart], timeout: .seconds(60))
+            _ = try await HelperProgram.capture("/bin/sh", ["-c", restart], timeout: .seconds(60))
         }
         for _ in 0..<100 {
-            if try await Subprocess.capture("/usr/bin/virsh", ["-c", "qemu:///system", "version"]).status == 0 { return }
+            if try await HelperProgram.capture("/usr/bin/virsh", ["-c", "qemu:///system", "version"]).status == 0 { return }
             try await Task.sleep(for: .milliseconds(200))
         }
         Issue.record("libvirtd did not come back")

@@ -43,7 +43,7 @@ enum CLI {
     static func berth(_ arguments: [String], expectSuccess: Bool = true, store: String = storePath,
                       extraEnvironment: [String: String] = [:], timeout: Duration? = nil,
                       sourceLocation: SourceLocation = #_sourceLocation) async throws -> Result {
-        let output = try await Subprocess.capture(berthBinary, arguments,
+        let output = try await HelperProgram.capture(berthBinary, arguments,
                                                   environment: environment(store: store, extra: extraEnvironment), timeout: timeout)
         let result = Result(status: output.status, output: output.standardOutput, error: output.standardError)
         if expectSuccess {
@@ -68,22 +68,28 @@ enum CLI {
 
     /// Runs the host's docker client against a machine.
     static func docker(_ arguments: [String], machine: String, store: String = storePath, input: Data? = nil) async throws -> Result {
-        let docker = try #require(Subprocess.which("docker"), "the docker client (docker.io) on the host")
-        let output = try await Subprocess.capture(docker, arguments, input: input,
+        let docker = try #require(HelperProgram.which("docker"), "the docker client (docker.io) on the host")
+        let output = try await HelperProgram.capture(docker, arguments, input: input,
                                                   environment: try await dockerEnvironment(for: machine, store: store),
                                                   timeout: .seconds(600))
         return Result(status: output.status, output: output.standardOutput, error: output.standardError)
     }
 
-    /// A tiny image built offline: a static busybox (Debian's busybox-static) in a tarball.
-    static func busyboxTarball() throws -> Data {
+    /// A tiny image built offline: a static busybox (Debian's busybox-static) in a tarball, with
+    /// the given applets and files.
+    static func busyboxTarball(applets: [String] = ["sh", "cat", "echo"], files: [String: String] = [:]) throws -> Data {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("berth-busybox-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: root.appendingPathComponent("bin"), withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: root) }
         try FileManager.default.copyItem(atPath: "/bin/busybox", toPath: root.appendingPathComponent("bin/busybox").path)
-        for applet in ["sh", "cat", "echo"] {
+        for applet in applets {
             try FileManager.default.createSymbolicLink(atPath: root.appendingPathComponent("bin/\(applet)").path,
                                                        withDestinationPath: "busybox")
+        }
+        for (path, content) in files {
+            let file = root.appendingPathComponent(path)
+            try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try content.write(to: file, atomically: true, encoding: .utf8)
         }
         let tar = Process()
         tar.executableURL = URL(fileURLWithPath: "/bin/tar")
@@ -104,8 +110,8 @@ enum Witness {
     }
 
     static func virsh(_ arguments: [String]) async throws -> String {
-        let virsh = try #require(Subprocess.which("virsh"))
-        return try await Subprocess.capture(virsh, ["-c", "qemu:///system"] + arguments, timeout: .seconds(60)).standardOutput
+        let virsh = try #require(HelperProgram.which("virsh"))
+        return try await HelperProgram.capture(virsh, ["-c", "qemu:///system"] + arguments, timeout: .seconds(60)).standardOutput
     }
 
     /// Everything berth could have left of a machine: its domain, its volumes (under either naming

@@ -88,7 +88,7 @@ struct DiskImageCheckTests {
         defer { folder.remove() }
         let image = folder.url.appendingPathComponent("luks.qcow2")
         try qemuImg(["create", "-q", "--object", "secret,id=sec0,data=berth", "-f", "qcow2",
-                     "-o", "encrypt.format=luks,encrypt.key-secret=sec0", image.path, "64M"])
+                     "-o", "encrypt.format=luks,encrypt.key-secret=sec0,encrypt.iter-time=10", image.path, "64M"])
         #expect(await problem(of: image) == .encrypted)
     }
 

@@ -141,10 +141,9 @@ struct DockerEventsTests {
         ([PublishedPort(containerPort: 53, proto: "udp", hostIP: "0.0.0.0", hostPort: 5353)], [rule(5353, .udp)], []),
         // The machine's own address is reachable too.
         ([PublishedPort(containerPort: 80, hostIP: guest, hostPort: 8081)], [rule(8081)], []),
-        // The machine's loopback is not reachable from the host.
-        ([PublishedPort(containerPort: 80, hostIP: "127.0.0.1", hostPort: 18080)], [], [SkippedPort.Reason.guestLoopbackOnly]),
-        ([PublishedPort(containerPort: 80, hostIP: "127.0.0.53", hostPort: 18080)], [], [.guestLoopbackOnly]),
-        ([PublishedPort(containerPort: 80, hostIP: "::1", hostPort: 18080)], [], [.guestLoopbackOnly]),
+        // The machine's loopback is reached over SSH (see loopbackPortsGoOverSSH), except for UDP.
+        ([PublishedPort(containerPort: 80, hostIP: "127.0.0.1", hostPort: 18080)], [], []),
+        ([PublishedPort(containerPort: 53, proto: "udp", hostIP: "127.0.0.1", hostPort: 5353)], [], [SkippedPort.Reason.guestLoopbackOnly]),
         // Another address of the machine (its docker0 bridge) is not the one berth reaches.
         ([PublishedPort(containerPort: 80, hostIP: "172.17.0.1", hostPort: 8082)], [], [.otherGuestAddress]),
         ([PublishedPort(containerPort: 9, proto: "sctp", hostIP: "0.0.0.0", hostPort: 9999)], [], [.unsupportedProtocol]),
@@ -154,6 +153,22 @@ struct DockerEventsTests {
             for: [ContainerPorts(id: "c1", name: "app", ports: ports)], guestIP: Self.guest)
         #expect(plan.rules == rules)
         #expect(plan.skipped.map(\.reason) == skipped)
+    }
+
+    @Test("TCP ports on the machine's loopback are forwarded from the host's loopback, over SSH")
+    func loopbackPortsGoOverSSH() {
+        let plan = AutoPublish.plan(for: [ContainerPorts(id: "c1", name: "app", ports: [
+            PublishedPort(containerPort: 80, hostIP: "127.0.0.1", hostPort: 18080),
+            PublishedPort(containerPort: 80, hostIP: "127.0.0.53", hostPort: 18081),
+            PublishedPort(containerPort: 80, hostIP: "::1", hostPort: 18082),
+        ])], guestIP: Self.guest)
+        #expect(plan.rules.isEmpty)
+        #expect(plan.skipped.isEmpty)
+        #expect(plan.loopbackRules == [
+            ForwardRule(listenAddress: "127.0.0.1", listenPort: 18080, targetHost: "127.0.0.1", targetPort: 18080),
+            ForwardRule(listenAddress: "127.0.0.1", listenPort: 18081, targetHost: "127.0.0.53", targetPort: 18081),
+            ForwardRule(listenAddress: "::1", listenPort: 18082, targetHost: "::1", targetPort: 18082),
+        ])
     }
 
     @Test("several containers, stopped ones left out, sorted by listen key")

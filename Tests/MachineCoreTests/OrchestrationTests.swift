@@ -11,7 +11,7 @@ import Testing
     }
 
     @Test func reservationTakesTheLowestFreeFixedAddressAndAvoidsTakenMACs() throws {
-        var spec = NetworkPlan.newNetwork(named: "berth", hostAddresses: ["192.0.2.2"], hostRoutes: [])
+        var spec = try NetworkPlan.newNetwork(named: "berth", hostAddresses: ["192.0.2.2"], hostRoutes: [])
         spec.hosts = [.init(mac: NetworkPlan.mac(for: "dev"), name: "other", ip: "192.168.124.2")]
         let host = try NetworkPlan.reservation(for: "dev", on: spec)
         #expect(host.ip == "192.168.124.3")
@@ -21,15 +21,15 @@ import Testing
     }
 
     @Test func addressesStillLeasedToAnotherMachineAreSkipped() throws {
-        let spec = NetworkPlan.newNetwork(named: "berth", hostAddresses: [], hostRoutes: [])
+        let spec = try NetworkPlan.newNetwork(named: "berth", hostAddresses: [], hostRoutes: [])
         let stale = DHCPLease(mac: "52:54:00:aa:aa:aa", ipAddress: "192.168.124.2", hostname: "removed", expiry: Date())
         #expect(try NetworkPlan.reservation(for: "dev", on: spec, leases: [stale]).ip == "192.168.124.3")
         let own = DHCPLease(mac: NetworkPlan.mac(for: "dev"), ipAddress: "192.168.124.2", hostname: "dev", expiry: Date())
         #expect(try NetworkPlan.reservation(for: "dev", on: spec, leases: [own]).ip == "192.168.124.2")
     }
 
-    @Test func newNetworkKeepsClearOfHostSubnets() {
-        let spec = NetworkPlan.newNetwork(named: "berth", hostAddresses: ["192.168.124.7", "192.168.125.1", "10.0.0.1"], hostRoutes: [])
+    @Test func newNetworkKeepsClearOfHostSubnets() throws {
+        let spec = try NetworkPlan.newNetwork(named: "berth", hostAddresses: ["192.168.124.7", "192.168.125.1", "10.0.0.1"], hostRoutes: [])
         #expect(spec.gateway == "192.168.126.1")
         #expect(spec.bridge == "virbr-berth")
         #expect(NetworkPlan.bridgeName(for: "a-very-long-network-name").count <= 15)
@@ -189,7 +189,7 @@ import Testing
         let keyFolder = root.appendingPathComponent("user")
         try FileManager.default.createDirectory(at: keyFolder, withIntermediateDirectories: true)
         let userKey = keyFolder.appendingPathComponent("key.pem")
-        let keygen = try await Subprocess.capture("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", userKey.path])
+        let keygen = try await HelperProgram.capture("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", userKey.path])
         #expect(keygen.status == 0)
 
         var config = StoreTests.sampleConfig("seeded")

@@ -154,22 +154,37 @@ import Testing
 
     /// A VPN route covering 192.168.0.0/16 leaves no 192.168.X.0/24 free; a route over one /24 moves
     /// the choice past it.
-    @Test func theSubnetChoiceSkipsSubnetsThatHostRoutesUse() {
+    @Test func theSubnetChoiceSkipsSubnetsThatHostRoutesUse() throws {
         let routed = [IPv4Subnet(cidr: "192.168.124.0/23")!, IPv4Subnet(cidr: "0.0.0.0/0")!]
-        let spec = NetworkPlan.newNetwork(named: "berth", hostAddresses: [], hostRoutes: routed)
+        let spec = try NetworkPlan.newNetwork(named: "berth", hostAddresses: [], hostRoutes: routed)
         #expect(spec.gateway == "192.168.126.1")
+        #expect(spec.domain == "berth.internal")
     }
 
-    @Test func aNetworkMadeAgainKeepsItsSubnetWhenFree() {
-        let spec = NetworkPlan.newNetwork(named: "berth", preferredGateway: "192.168.130.1", hostAddresses: [], hostRoutes: [])
+    @Test func aNetworkMadeAgainKeepsItsSubnetWhenFree() throws {
+        let previous = IPv4Subnet(cidr: "192.168.130.0/24")
+        let spec = try NetworkPlan.newNetwork(named: "berth", preferredSubnet: previous, hostAddresses: [], hostRoutes: [])
         #expect(spec.gateway == "192.168.130.1")
-        let taken = NetworkPlan.newNetwork(named: "berth", preferredGateway: "192.168.130.1", hostAddresses: [],
-                                           hostRoutes: [IPv4Subnet(cidr: "192.168.130.0/24")!])
+        let taken = try NetworkPlan.newNetwork(named: "berth", preferredSubnet: previous, hostAddresses: [],
+                                               hostRoutes: [IPv4Subnet(cidr: "192.168.130.0/24")!])
         #expect(taken.gateway == "192.168.124.1")
     }
 
+    @Test func aPinnedSubnetIsUsedAndCheckedAgainstTheHost() throws {
+        let pinned = try NetworkPlan.newNetwork(named: "lab", subnet: IPv4Subnet(cidr: "10.77.0.0/16"), hostAddresses: [], hostRoutes: [])
+        #expect(pinned.gateway == "10.77.0.1")
+        #expect(pinned.prefix == 16)
+        #expect(try NetworkPlan.reservation(for: "dev", on: pinned).ip == "10.77.0.2")
+        #expect(throws: BerthError.self) {
+            try NetworkPlan.newNetwork(named: "lab", subnet: IPv4Subnet(cidr: "10.77.0.0/16"), hostAddresses: ["10.77.3.4"], hostRoutes: [])
+        }
+        #expect(throws: BerthError.self) {
+            try NetworkPlan.newNetwork(named: "lab", subnet: IPv4Subnet(cidr: "10.77.0.0/28"), hostAddresses: [], hostRoutes: [])
+        }
+    }
+
     @Test func aPreviousAddressIsKeptWhenFree() throws {
-        let spec = NetworkPlan.newNetwork(named: "berth", hostAddresses: [], hostRoutes: [])
+        let spec = try NetworkPlan.newNetwork(named: "berth", hostAddresses: [], hostRoutes: [])
         let previous = MachineConfig.NetworkAttachment(name: "berth", mac: "52:54:00:aa:bb:cc", ip: "192.168.124.17")
         let host = try NetworkPlan.reservation(for: "dev", on: spec, previous: previous)
         #expect(host == .init(mac: "52:54:00:aa:bb:cc", name: "dev", ip: "192.168.124.17"))

@@ -24,6 +24,8 @@ struct Create: AsyncParsableCommand {
     @Option(name: .customLong("virt-type"), help: "kvm or qemu (software emulation); default: detected ($BERTH_VIRT_TYPE).")
     var virtType: String?
     @Option(help: "The libvirt NAT network to join (made when missing).") var network = "berth"
+    @Option(help: "The network's IPv4 subnet, such as 10.77.0.0/24, when this create makes the network (default: a free 192.168.X.0/24).")
+    var subnet: String?
     @Option(name: .customLong("libvirt-uri"), help: "libvirt connection URI (default: $BERTH_LIBVIRT_URI or qemu:///system).")
     var libvirtURI: String?
     @Option(name: .customLong("engine-opt"), help: "A dockerd flag, as flag=value (repeatable).") var engineOpt: [String] = []
@@ -39,6 +41,11 @@ struct Create: AsyncParsableCommand {
     @Option(name: .customLong("cloud-init"), help: "Your own cloud-config file, merged into berth's.") var cloudInit: String?
     @Option(name: .customLong("ssh-key"), help: "Use this SSH private key instead of generating one.") var sshKey: String?
     @Option(help: "Seconds to wait for Docker to answer (default: 300 with KVM, 900 without).") var timeout: Int?
+    @Option(name: [.short, .customLong("publish")],
+            help: "Forward a host port to the machine, as [HOST_IP:]HOST_PORT[-END]:GUEST_PORT[-END][/tcp|/udp] (repeatable; see `berth port --help`).")
+    var publish: [String] = []
+    @Flag(inversion: .prefixedNo, help: "Forward the ports containers publish to the same ports on 127.0.0.1.")
+    var autoPublish = true
 
     func validate() throws {
         guard SizeArgument.mebibytes(memory) != nil else {
@@ -47,6 +54,7 @@ struct Create: AsyncParsableCommand {
         guard SizeArgument.gibibytes(diskSize) != nil else {
             throw ValidationError("--disk-size takes GiB or a size with a unit (20, 20G) of at most 1 PiB, not \"\(diskSize)\"")
         }
+        _ = try parsePortSpecs(publish)
         if let timeout, !(1...86_400).contains(timeout) {
             throw ValidationError("--timeout must be between 1 and 86400 seconds, not \(timeout)")
         }
@@ -64,6 +72,7 @@ struct Create: AsyncParsableCommand {
         request.image = image
         request.virtType = try VirtTypeOption.resolve(virtType)
         request.network = network
+        request.subnet = subnet
         request.libvirtURI = libvirtURI ?? Machines.defaultURI
         request.engine = MachineConfig.EngineOptions(
             options: engineOpt, environment: engineEnv, labels: engineLabel, insecureRegistries: engineInsecureRegistry,
@@ -71,6 +80,8 @@ struct Create: AsyncParsableCommand {
         request.cloudInitFile = cloudInit.map { URL(fileURLWithPath: $0) }
         request.sshKey = sshKey.map { URL(fileURLWithPath: $0) }
         request.waitTimeout = timeout.map { .seconds($0) }
+        request.ports = try parsePortSpecs(publish)
+        request.autoPublish = autoPublish
         let machines = global.machines
         let clock = ContinuousClock()
         let started = clock.now

@@ -34,12 +34,17 @@ struct ImageBuild: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "build",
         abstract: "Build berth's own Debian image from packages and add it to the cache.",
-        discussion: "Needs root and Debian's package mirror. The docker flavour is named berth-docker, the plain one berth-plain.")
+        discussion: """
+            Needs root and Debian's package mirror. The docker flavour is named berth-docker, the plain one berth-plain. \
+            With --system the image goes to the host's system cache (/var/lib/berth/images), where every user's berth \
+            finds it: users who are not root cannot build it themselves.
+            """)
 
     @OptionGroup var global: GlobalOptions
     @Option(help: "docker (Docker Engine preinstalled) or plain (cloud-init installs it on first boot).")
     var flavor = "docker"
     @Option(help: "The Debian mirror to build from (default: deb.debian.org).") var mirror: String?
+    @Flag(help: "Build into the host's system cache, for every user (as root).") var system = false
 
     func validate() throws {
         guard ImageCache.Flavor(rawValue: flavor) != nil else {
@@ -48,12 +53,16 @@ struct ImageBuild: AsyncParsableCommand {
     }
 
     func run() async throws {
+        guard getuid() == 0 else {
+            throw BerthError(.invalidArgument, "building berth's image needs root: run `sudo berth image build --system\(flavor == "docker" ? "" : " --flavor \(flavor)")`, which serves every user of this host")
+        }
         let machines = global.machines
         let flavor = ImageCache.Flavor(rawValue: flavor) ?? .docker
         let tcg = try await forceTCG(machines)
         let mirror = self.mirror
+        let cache = system ? ImageCache.system : machines.images
         let image = try await Interrupts.cancellingOnSignal {
-            try await machines.images.buildLocked(flavor: flavor, mirror: mirror, forceTCG: tcg)
+            try await cache.buildLocked(flavor: flavor, mirror: mirror, forceTCG: tcg)
         }
         reportAdded(image)
     }

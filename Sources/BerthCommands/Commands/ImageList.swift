@@ -17,7 +17,9 @@ struct ImageLs: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let images = global.machines.images.entries()
+        // The user's own images, then those of the host's system cache that the user's do not shadow.
+        let own = global.machines.images.entries()
+        let images = own + ImageCache.system.entries().filter { shared in !own.contains { $0.name == shared.name } }
         if quiet {
             images.forEach { print($0.name) }
             return

@@ -27,7 +27,12 @@ struct Start: AsyncParsableCommand {
     @OptionGroup var machines: MachineNames
 
     func run() async throws {
-        try await machines.each(in: global, done: "Started") { try await $0.start($1) }
+        try await machines.each(in: global, done: "Started") { machines, config in
+            let forwards = try await machines.start(config)
+            for entry in forwards?.entries ?? [] where !entry.listening {
+                Terminal.warning("\(config.name): \(entry.error ?? "cannot forward \(entry.rule)")")
+            }
+        }
     }
 }
 

@@ -30,7 +30,7 @@ struct SSH: AsyncParsableCommand {
 /// Replaces berth with another program (ssh, scp), so its terminal handling and exit status are the user's.
 enum ProgramReplacement {
     static func exec(_ program: String, _ arguments: [String]) throws -> Never {
-        guard let path = Subprocess.which(program) else {
+        guard let path = HelperProgram.which(program) else {
             throw BerthError(.command, "the \(program) program is missing; install openssh-client")
         }
         fflush(nil)

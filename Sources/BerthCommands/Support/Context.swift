@@ -2,8 +2,10 @@ import Foundation
 import MachineCore
 
 extension GlobalOptions {
-    /// The machines in the chosen store.
-    var machines: Machines { Machines(store: store) }
+    /// The machines in the chosen store, with this executable as their port forwarder.
+    var machines: Machines {
+        Machines(store: store, executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath())
+    }
 }
 
 /// Output formats shared by commands that print data.
@@ -21,8 +23,8 @@ enum JSONOutput {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
         let text = String(decoding: try encoder.encode(value), as: UTF8.self)
-        // Foundation pretty-prints an empty array as "[\n\n]".
-        return text.filter { !$0.isWhitespace } == "[]" ? "[]" : text
+        // Foundation pretty-prints an empty array as "[\n\n]" (indented inside objects).
+        return text.replacingOccurrences(of: "\\[\\n\\s*\\n\\s*\\]", with: "[]", options: .regularExpression)
     }
 }
 

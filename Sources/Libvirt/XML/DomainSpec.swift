@@ -63,9 +63,16 @@ public struct DomainSpec: Sendable, Equatable {
     /// A file that receives everything the guest writes on its serial console.
     public var consoleLog: String?
     public var metadata: [String: String]
+    /// Extra QEMU arguments (libvirt's `qemu:commandline`), for what libvirt has no XML for: QEMU's
+    /// user-mode network with host port forwards, where the libvirt at hand offers no passt backend.
+    public var qemuArguments: [String]
+
+    /// The namespace of libvirt's QEMU-specific elements.
+    public static let qemuNamespace = "http://libvirt.org/schemas/domain/qemu/1.0"
 
     public init(virtType: VirtType, name: String, memoryMiB: Int, vcpus: Int, boot: Boot, disks: [Disk] = [],
-                interfaces: [Interface] = [], consoleLog: String? = nil, metadata: [String: String] = [:]) {
+                interfaces: [Interface] = [], consoleLog: String? = nil, metadata: [String: String] = [:],
+                qemuArguments: [String] = []) {
         self.virtType = virtType
         self.name = name
         self.memoryMiB = memoryMiB
@@ -75,12 +82,13 @@ public struct DomainSpec: Sendable, Equatable {
         self.interfaces = interfaces
         self.consoleLog = consoleLog
         self.metadata = metadata
+        self.qemuArguments = qemuArguments
     }
 
     public var xml: String { element.rendered }
 
     var element: XMLElement {
-        XMLElement("domain", ["type": virtType.rawValue], children: [
+        let domain = XMLElement("domain", ["type": virtType.rawValue], children: [
             XMLElement("name", text: name),
             metadata.isEmpty ? nil : XMLElement("metadata", children: [metadataElement]),
             XMLElement("memory", ["unit": "MiB"], text: String(memoryMiB)),
@@ -100,6 +108,11 @@ public struct DomainSpec: Sendable, Equatable {
                 XMLElement("memballoon", ["model": "virtio", "freePageReporting": "on"]),
             ]),
         ])
+        if !qemuArguments.isEmpty {
+            domain.addNamespace(XMLNode.namespace(withName: "qemu", stringValue: Self.qemuNamespace) as! XMLNode)
+            domain.addChild(XMLElement("qemu:commandline", children: qemuArguments.map { XMLElement("qemu:arg", ["value": $0]) }))
+        }
+        return domain
     }
 
     private var metadataElement: XMLElement {
@@ -208,8 +221,10 @@ extension DomainSpec {
                 if let key = element.localName { metadata[key] = element.stringValue ?? "" }
             }
         }
+        let commandLine = root.children?.compactMap { $0 as? XMLElement }.first { $0.localName == "commandline" && $0.uri == Self.qemuNamespace }
+        let qemuArguments = (commandLine?.children ?? []).compactMap { ($0 as? XMLElement)?.attribute("value") }
         self.init(virtType: virtType, name: name, memoryMiB: memoryMiB, vcpus: vcpus, boot: boot, disks: disks,
-                  interfaces: interfaces, consoleLog: consoleLog, metadata: metadata)
+                  interfaces: interfaces, consoleLog: consoleLog, metadata: metadata, qemuArguments: qemuArguments)
     }
 
     private static func mebibytes(_ value: String, unit: String) -> Int {

@@ -29,9 +29,11 @@ public struct NetworkSpec: Sendable, Equatable {
     public var dhcpStart: String
     public var dhcpEnd: String
     public var hosts: [DHCPHost]
+    /// The DNS domain dnsmasq serves the hosts' names under (handed to guests as their search domain).
+    public var domain: String?
 
     public init(name: String, bridge: String, gateway: String, prefix: Int = 24, dhcpStart: String,
-                dhcpEnd: String, hosts: [DHCPHost] = []) {
+                dhcpEnd: String, hosts: [DHCPHost] = [], domain: String? = nil) {
         self.name = name
         self.bridge = bridge
         self.gateway = gateway
@@ -39,6 +41,7 @@ public struct NetworkSpec: Sendable, Equatable {
         self.dhcpStart = dhcpStart
         self.dhcpEnd = dhcpEnd
         self.hosts = hosts
+        self.domain = domain
     }
 
     public var xml: String {
@@ -46,6 +49,7 @@ public struct NetworkSpec: Sendable, Equatable {
             XMLElement("name", text: name),
             XMLElement("forward", ["mode": "nat"]),
             XMLElement("bridge", ["name": bridge, "stp": "on", "delay": "0"]),
+            domain.map { XMLElement("domain", ["name": $0, "localOnly": "yes"]) },
             XMLElement("ip", ["address": gateway, "prefix": String(prefix)], children: [
                 XMLElement("dhcp", children: [XMLElement("range", ["start": dhcpStart, "end": dhcpEnd])] + hosts.map(\.element)),
             ]),
@@ -67,7 +71,8 @@ public struct NetworkSpec: Sendable, Equatable {
             return DHCPHost(mac: mac, name: host.attribute("name"), ip: address)
         }
         self.init(name: name, bridge: root.child("bridge")?.attribute("name") ?? "", gateway: gateway, prefix: prefix,
-                  dhcpStart: range?.attribute("start") ?? "", dhcpEnd: range?.attribute("end") ?? "", hosts: hosts)
+                  dhcpStart: range?.attribute("start") ?? "", dhcpEnd: range?.attribute("end") ?? "", hosts: hosts,
+                  domain: root.child("domain")?.attribute("name"))
     }
 
     private static func prefix(ofNetmask netmask: String) -> Int {

@@ -16,8 +16,9 @@ public struct AutoPublishPolicy: Sendable, Hashable {
 /// A published port that auto-publish does not forward, and why.
 public struct SkippedPort: Sendable, Hashable, CustomStringConvertible {
     public enum Reason: Sendable, Hashable {
-        /// Published on the machine's loopback (`127.0.0.1:8080:80` in the machine): Docker answers
-        /// it only from inside the machine, so a connection to the machine's address would be refused.
+        /// A UDP port published on the machine's loopback (`127.0.0.1:5353:53/udp` in the machine):
+        /// Docker answers it only from inside the machine, and SSH, which reaches TCP ports there,
+        /// carries no UDP.
         case guestLoopbackOnly
         /// Published on an address of the machine other than the one berth reaches it by.
         case otherGuestAddress
@@ -45,6 +46,9 @@ public struct SkippedPort: Sendable, Hashable, CustomStringConvertible {
 public struct AutoPublishPlan: Sendable, Hashable {
     /// One rule per host port, sorted by where it listens.
     public var rules: [ForwardRule]
+    /// TCP ports published on the machine's own loopback: forwarded from the same loopback address
+    /// on the host, over SSH (their target is the machine's loopback, which only SSH reaches).
+    public var loopbackRules: [ForwardRule] = []
     public var skipped: [SkippedPort]
 }
 
@@ -57,6 +61,7 @@ public enum AutoPublish {
     ) -> AutoPublishPlan {
         let guest = HostAddress.canonical(guestIP)?.address ?? guestIP
         var rules: [ListenKey: ForwardRule] = [:]
+        var loopback: [ListenKey: ForwardRule] = [:]
         var skipped: [SkippedPort] = []
         for container in containers where container.isRunning {
             for port in container.ports {
@@ -72,6 +77,11 @@ public enum AutoPublish {
                         proto: proto, listenAddress: policy.hostAddress, listenPort: port.hostPort,
                         targetHost: guest, targetPort: port.hostPort)
                     rules[rule.listenKey] = rule
+                case .loopback where proto == .tcp:
+                    let ipv6 = HostAddress.family(of: port.hostIP) == .ipv6
+                    let rule = ForwardRule(proto: .tcp, listenAddress: ipv6 ? "::1" : "127.0.0.1", listenPort: port.hostPort,
+                                           targetHost: port.hostIP, targetPort: port.hostPort)
+                    loopback[rule.listenKey] = rule
                 case .loopback:
                     skipped.append(SkippedPort(container: container.name, port: port, reason: .guestLoopbackOnly))
                 case .elsewhere:
@@ -79,7 +89,8 @@ public enum AutoPublish {
                 }
             }
         }
-        return AutoPublishPlan(rules: rules.keys.sorted().compactMap { rules[$0] }, skipped: skipped)
+        return AutoPublishPlan(rules: rules.keys.sorted().compactMap { rules[$0] },
+                               loopbackRules: loopback.keys.sorted().compactMap { loopback[$0] }, skipped: skipped)
     }
 
     private enum Reach {

@@ -8,8 +8,9 @@ public protocol Driver: Sendable {
     /// Checks that the hypervisor is reachable and usable before anything is made.
     func preCreateCheck() async throws
     /// Reserves the machine's network address (MAC and IP) so it survives restarts; `previous` is the
-    /// address it had, kept when the network had to be made again.
-    func reserveAddress(for machine: String, network: String, previous: MachineConfig.NetworkAttachment?) async throws -> AddressReservation
+    /// address it had, kept when the network had to be made again; `subnet` pins a new network's subnet.
+    func reserveAddress(for machine: String, network: String, previous: MachineConfig.NetworkAttachment?,
+                        subnet: String?) async throws -> AddressReservation
     func releaseAddress(_ attachment: MachineConfig.NetworkAttachment) async throws
     /// Makes the machine's disk: an overlay on the image's volume.
     func createDisk(for config: MachineConfig, imageFormat: String) async throws

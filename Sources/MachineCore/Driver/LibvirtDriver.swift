@@ -43,6 +43,9 @@ public actor LibvirtDriver: Driver {
 
     static func explain(_ error: LibvirtError, uri: String) -> BerthError {
         let message = error.message
+        if message.contains("polkit") || message.contains("system bus") {
+            return BerthError(.hypervisor, "libvirt at \(uri) checks access with polkit, which does not run on this host; run `sudo scripts/setup-host.sh` once to give the libvirt group the socket, or use --libvirt-uri qemu:///session", cause: error)
+        }
         if error.isAuthFailure || message.contains("Permission denied") || message.contains("authentication") {
             return BerthError(.hypervisor, "permission denied by libvirt at \(uri): add your user to the libvirt group (sudo adduser $USER libvirt, then log in again) or use --libvirt-uri qemu:///session", cause: error)
         }
@@ -60,6 +63,16 @@ public actor LibvirtDriver: Driver {
         } catch let error as LibvirtError {
             throw BerthError(.hypervisor, "\(what) failed: \(error.message)", cause: error)
         }
+    }
+
+    /// Whether this is a user's own session daemon (qemu:///session), which has no NAT networks:
+    /// its machines use QEMU's user-mode network, reached through ports forwarded on 127.0.0.1.
+    public nonisolated var usesUserModeNetwork: Bool { uri.contains("/session") }
+
+    /// The user-mode network of a machine: the MAC berth derives from its name, and the host's
+    /// loopback as its address (its SSH and Docker ports are forwarded there).
+    public nonisolated func userModeAttachment(for machine: String) -> MachineConfig.NetworkAttachment {
+        MachineConfig.NetworkAttachment(name: "user", mac: NetworkPlan.mac(for: machine), ip: "127.0.0.1", userMode: true)
     }
 
     public func preCreateCheck() async throws {
@@ -257,48 +270,73 @@ public actor LibvirtDriver: Driver {
 
     // MARK: - Network
 
-    /// The NAT network, made (on a subnet free on this host, or `preferredGateway`'s when given and
-    /// free) and started on first use. Returns whether it had to be made.
-    func network(named name: String, preferredGateway: String?, in connection: Connection) async throws -> (Network, created: Bool) {
+    /// The NAT network, made and started on first use: on `subnet` when pinned, else on a subnet free
+    /// on this host (`preferredSubnet` when still free). A network that exists but will not start (its
+    /// subnet now clashes with a host route, its bridge is gone) is made again on a free subnet.
+    /// Returns whether it had to be made.
+    func network(named name: String, subnet: IPv4Subnet? = nil, preferredSubnet: IPv4Subnet? = nil,
+                 in connection: Connection) async throws -> (Network, created: Bool) {
         if let existing = try await connection.networkIfExists(named: name), try await existing.isActive() {
             return (existing, false)
         }
         let lock = try await hostLock("network-\(name)")
         defer { withExtendedLifetime(lock) {} }
         var created = false
-        let network: Network
+        var network: Network
         if let existing = try await connection.networkIfExists(named: name) {
             network = existing
         } else {
-            let spec = NetworkPlan.newNetwork(named: name, preferredGateway: preferredGateway)
-            do {
-                network = try await connection.defineNetwork(xml: spec.xml)
-                created = true
-            } catch let error as LibvirtError {
-                guard let existing = try await connection.networkIfExists(named: name) else { throw error }
-                network = existing
-            }
-            try? await network.setAutostart(true)
+            network = try await define(NetworkPlan.newNetwork(named: name, subnet: subnet, preferredSubnet: preferredSubnet),
+                                       in: connection)
+            created = true
         }
         if try await !network.isActive() {
             do {
                 try await network.start()
             } catch let error as LibvirtError {
-                guard try await network.isActive() else { throw error }
+                guard try await !network.isActive() else { return (network, created) }
+                // Repair: the network again, on a subnet that is free now; the machines on it get new
+                // reservations there (their configs and certificates follow on their next start).
+                logger.warning("network \(name) does not start (\(error.message)); making it again on a free subnet")
+                try await network.undefine()
+                network = try await define(try NetworkPlan.newNetwork(named: name, subnet: subnet), in: connection)
+                try await network.start()
+                created = true
             }
         }
         return (network, created)
+    }
+
+    /// Defines a network (autostarted with the host); one a concurrent maker defined meanwhile is used.
+    private func define(_ spec: NetworkSpec, in connection: Connection) async throws -> Network {
+        let network: Network
+        do {
+            network = try await connection.defineNetwork(xml: spec.xml)
+        } catch let error as LibvirtError {
+            guard let existing = try await connection.networkIfExists(named: spec.name) else { throw error }
+            network = existing
+        }
+        try? await network.setAutostart(true)
+        return network
     }
 
     /// Reserves the machine's address on `network`: its existing reservation, else `previous` (the
     /// address it had, when the network was made again), else the lowest free one. Made under the
     /// network's host-wide lock, so two creates never pick the same address; an entry another host
     /// added meanwhile makes it choose again.
-    public func reserveAddress(for machine: String, network name: String,
-                               previous: MachineConfig.NetworkAttachment? = nil) async throws -> AddressReservation {
-        try await libvirt("reserving an address on network \(name)") { connection in
-            let preferredGateway = previous.flatMap { NetworkPlan.gateway(forAddress: $0.ip) }
-            let (network, created) = try await self.network(named: name, preferredGateway: preferredGateway, in: connection)
+    public func reserveAddress(for machine: String, network name: String, previous: MachineConfig.NetworkAttachment? = nil,
+                               subnet: String? = nil) async throws -> AddressReservation {
+        let pinned = try subnet.map { text -> IPv4Subnet in
+            guard let parsed = IPv4Subnet(cidr: text) else {
+                throw BerthError(.invalidArgument, "--subnet takes an IPv4 network such as 10.77.0.0/24, not \"\(text)\"")
+            }
+            return parsed
+        }
+        return try await libvirt("reserving an address on network \(name)") { connection in
+            let preferred = previous.flatMap { previous in
+                previous.subnet.flatMap(IPv4Subnet.init(cidr:)) ?? IPv4Subnet(address: previous.ip, prefix: 24)
+            }
+            let (network, created) = try await self.network(named: name, subnet: pinned, preferredSubnet: preferred, in: connection)
             let lock = try await self.hostLock("network-\(name)")
             defer { withExtendedLifetime(lock) {} }
             var attempt = 0
@@ -306,13 +344,18 @@ public actor LibvirtDriver: Driver {
                 let spec = try NetworkSpec(xml: try await network.xmlDescription())
                 // Drivers that keep no lease table (libvirt's test driver) simply have no stale leases.
                 let leases = (try? await network.dhcpLeases()) ?? []
+                if let pinned, NetworkPlan.subnet(of: spec) != pinned {
+                    throw BerthError(.invalidArgument, "network \(name) already exists on \(NetworkPlan.subnet(of: spec)?.description ?? spec.gateway); --subnet applies only when berth makes a network (use another --network name)")
+                }
                 let host = try NetworkPlan.reservation(for: machine, on: spec, leases: leases, previous: previous)
+                let attachment = MachineConfig.NetworkAttachment(name: name, mac: host.mac, ip: host.ip,
+                                                                 subnet: NetworkPlan.subnet(of: spec)?.description)
                 if spec.hosts.contains(host) {
-                    return AddressReservation(attachment: .init(name: name, mac: host.mac, ip: host.ip), networkCreated: created)
+                    return AddressReservation(attachment: attachment, networkCreated: created)
                 }
                 do {
                     try await network.addDHCPHost(host)
-                    return AddressReservation(attachment: .init(name: name, mac: host.mac, ip: host.ip), networkCreated: created)
+                    return AddressReservation(attachment: attachment, networkCreated: created)
                 } catch let error as LibvirtError where attempt < 5 && error.message.contains("existing dhcp host entry") {
                     attempt += 1
                 }
@@ -353,6 +396,7 @@ public actor LibvirtDriver: Driver {
                 boot = .disk
             }
             let own = self.volumes(of: config)
+            let network = config.network
             let spec = DomainSpec(
                 virtType: DomainSpec.VirtType(rawValue: config.hypervisor.virtType) ?? .qemu,
                 name: config.hypervisor.domainName, memoryMiB: config.hardware.memoryMiB, vcpus: config.hardware.cpus,
@@ -363,11 +407,19 @@ public actor LibvirtDriver: Driver {
                     .init(source: .volume(pool: self.poolName, volume: own.seed),
                           format: "raw", target: "vdb", bus: "virtio", readOnly: true),
                 ],
-                interfaces: [.init(network: config.network.name, mac: config.network.mac)],
+                interfaces: network.isUserMode ? [] : [.init(network: network.name, mac: network.mac)],
                 consoleLog: consoleLog.path,
-                metadata: ["name": config.name, "store": self.owner])
+                metadata: ["name": config.name, "store": self.owner],
+                qemuArguments: network.isUserMode ? Self.userModeArguments(config) : [])
             try await connection.defineDomain(xml: spec.xml)
         }
+    }
+
+    /// QEMU's user-mode network with the machine's SSH and Docker ports forwarded on 127.0.0.1.
+    static func userModeArguments(_ config: MachineConfig) -> [String] {
+        let forwards = ["tcp:127.0.0.1:\(config.ssh.port)-:22", "tcp:127.0.0.1:\(config.engine.port)-:\(DaemonConfig.tlsPort)"]
+        return ["-netdev", "user,id=berth0," + forwards.map { "hostfwd=\($0)" }.joined(separator: ","),
+                "-device", "virtio-net-pci,netdev=berth0,mac=\(config.network.mac),bus=pcie.0,addr=0x10"]
     }
 
     func domain(_ config: MachineConfig, in connection: Connection) async throws -> Domain {
@@ -451,7 +503,7 @@ public actor LibvirtDriver: Driver {
         var volumeNames = Set([Self.machineVolumes(domainName: domainName).disk, Self.machineVolumes(domainName: domainName).seed])
         if let recorded { volumeNames.formUnion([volumes(of: recorded).disk, volumes(of: recorded).seed]) }
         var reservations: [MachineConfig.NetworkAttachment] = []
-        if let recorded, !recorded.network.mac.isEmpty { reservations.append(recorded.network) }
+        if let recorded, !recorded.network.mac.isEmpty, !recorded.network.isUserMode { reservations.append(recorded.network) }
         let foreign = try await libvirt("removing what was made for \(name)") { connection -> Bool in
             if let (domain, spec) = try await self.ownedDomain(named: domainName, machine: name, in: connection) {
                 for disk in spec.disks {
@@ -502,4 +554,65 @@ public actor LibvirtDriver: Driver {
 public struct AddressReservation: Sendable, Equatable {
     public let attachment: MachineConfig.NetworkAttachment
     public let networkCreated: Bool
+}
+
+// MARK: - Networks berth made
+
+extension LibvirtDriver {
+    /// A network as `berth network` shows it.
+    public struct NetworkFacts: Sendable, Codable, Equatable {
+        public var name: String
+        public var subnet: String
+        public var gateway: String
+        public var bridge: String
+        public var domain: String?
+        public var active: Bool
+        public var reservations: [Reservation]
+
+        public struct Reservation: Sendable, Codable, Equatable {
+            public var name: String?
+            public var mac: String
+            public var ip: String
+        }
+    }
+
+    /// The networks berth made on this connection (known by the bridge name berth gives them).
+    public func berthNetworks() async throws -> [NetworkFacts] {
+        try await libvirt("listing networks") { connection in
+            var facts: [NetworkFacts] = []
+            for network in try await connection.listNetworks() {
+                guard let spec = try? NetworkSpec(xml: try await network.xmlDescription()),
+                      spec.bridge == NetworkPlan.bridgeName(for: spec.name) else { continue }
+                facts.append(NetworkFacts(
+                    name: spec.name, subnet: NetworkPlan.subnet(of: spec)?.description ?? "", gateway: spec.gateway,
+                    bridge: spec.bridge, domain: spec.domain, active: try await network.isActive(),
+                    reservations: spec.hosts.map { .init(name: $0.name, mac: $0.mac, ip: $0.ip) }))
+            }
+            return facts.sorted { $0.name < $1.name }
+        }
+    }
+
+    /// Stops and removes one of berth's networks.
+    public func removeNetwork(named name: String) async throws {
+        try await libvirt("removing network \(name)") { connection in
+            guard let network = try await connection.networkIfExists(named: name) else { return }
+            let lock = try await self.hostLock("network-\(name)")
+            defer { withExtendedLifetime(lock) {} }
+            if try await network.isActive() { try await network.destroy() }
+            try await network.undefine()
+        }
+    }
+
+    /// The names of domains on this connection that have an interface on `network`.
+    public func domains(on network: String) async throws -> [String] {
+        try await libvirt("listing domains") { connection in
+            var names: [String] = []
+            for summary in try await connection.listDomains() {
+                guard let domain = try await connection.domainIfExists(named: summary.name),
+                      let spec = try? DomainSpec(xml: try await domain.xmlDescription(inactive: true)) else { continue }
+                if spec.interfaces.contains(where: { $0.network == network }) { names.append(summary.name) }
+            }
+            return names.sorted()
+        }
+    }
 }

@@ -161,8 +161,8 @@ enum DiskImageCheck {
     /// Runs `qemu-img check` on a qcow2 file (whose header was checked first, so it names nothing
     /// else to open). Leaked clusters are harmless; errors mean a truncated or damaged file.
     static func checkIntegrity(_ url: URL) async throws {
-        guard let qemuImg = Subprocess.which("qemu-img") else { throw DiskImageProblem.checkerMissing }
-        let output = try await Subprocess.capture(qemuImg, ["check", "-f", "qcow2", "--output=json", url.path])
+        guard let qemuImg = HelperProgram.which("qemu-img") else { throw DiskImageProblem.checkerMissing }
+        let output = try await HelperProgram.capture(qemuImg, ["check", "-f", "qcow2", "--output=json", url.path])
         switch output.status {
         case 0, 3:  // 3: leaked clusters only, which waste space but lose nothing
             return

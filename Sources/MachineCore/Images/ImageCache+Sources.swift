@@ -35,7 +35,7 @@ extension ImageCache {
             try SecureFile.createDirectory(packages)
             var arguments = [script.path, "--flavor", flavor.rawValue, "--output", work.path, "--cache", packages.path]
             if let mirror { arguments += ["--mirror", mirror] }
-            try await Subprocess.run("/bin/bash", arguments, failure: { status in
+            try await HelperProgram.run("/bin/bash", arguments, failure: { status in
                 BerthError(.image, "building the \(flavor.rawValue) image failed (exit \(status)); the lines above say why. Run as root with Debian's mirror reachable")
             })
             let manifestURL = work.appendingPathComponent("\(name).json")

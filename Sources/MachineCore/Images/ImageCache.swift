@@ -11,11 +11,27 @@ public struct ImageCache: Sendable {
     public static let defaultImageName = "berth-docker"
 
     public let directory: URL
+    /// Whether every user of the host reads this cache (the system cache): its folders and files
+    /// are then readable by all, where a user's own cache is private.
+    public let shared: Bool
     let logger: Logger
 
     public init(store: Store, logger: Logger = Logger(label: "berth.images")) {
-        self.directory = store.imagesDirectory
+        self.init(directory: store.imagesDirectory, logger: logger)
+    }
+
+    public init(directory: URL, shared: Bool = false, logger: Logger = Logger(label: "berth.images")) {
+        self.directory = directory
+        self.shared = shared
         self.logger = logger
+    }
+
+    /// The host's system-wide cache (`/var/lib/berth/images`, or `$BERTH_SYSTEM_IMAGES`), which root
+    /// fills once (`sudo berth image build --system`) for every user: building berth's image needs
+    /// root, and users who are not root read their images from here.
+    public static var system: ImageCache {
+        let path = ProcessInfo.processInfo.environment["BERTH_SYSTEM_IMAGES"].flatMap { $0.isEmpty ? nil : $0 } ?? "/var/lib/berth/images"
+        return ImageCache(directory: URL(fileURLWithPath: path), shared: true)
     }
 
     // MARK: - Names and paths
@@ -97,7 +113,7 @@ public struct ImageCache: Sendable {
     func makeWorkFolder() throws -> URL {
         let work = directory.appendingPathComponent(".work-\(UUID().uuidString.prefix(8))")
         do {
-            try SecureFile.createDirectory(directory)
+            try SecureFile.createDirectory(directory, mode: shared ? 0o755 : SecureFile.directoryMode)
             try SecureFile.createDirectory(work)
         } catch {
             throw BerthError(.store, "cannot create a working folder in the image cache \(directory.path): \(Self.reason(error)); check its owner and permissions, or set BERTH_STORAGE_PATH", cause: error)
@@ -191,6 +207,15 @@ public struct ImageCache: Sendable {
             throw BerthError(.image, "cannot move image \"\(name)\" into the cache at \(destination.path): \(reason); check the folder's owner and permissions")
         }
         if let aside { try? FileManager.default.removeItem(at: aside) }
+        if shared { Self.makeReadableByAll(destination) }
+    }
+
+    /// Opens an entry of the system cache to every user: folders 0755, files 0644.
+    static func makeReadableByAll(_ folder: URL) {
+        chmod(folder.path, 0o755)
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [] {
+            chmod(folder.appendingPathComponent(name).path, 0o644)
+        }
     }
 
     static func sha256(of url: URL) throws -> String {

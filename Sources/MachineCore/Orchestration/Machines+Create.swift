@@ -1,6 +1,7 @@
 import Download
 import Foundation
 import Libvirt
+import PortForwarding
 import SeedImage
 
 /// What `berth create` was asked for.
@@ -13,6 +14,8 @@ public struct CreateRequest: Sendable {
     public var image: String?
     public var virtType: DomainSpec.VirtType?
     public var network = "berth"
+    /// The subnet (CIDR) of the network, when this create makes it.
+    public var subnet: String?
     public var libvirtURI = Machines.defaultURI
     public var engine = MachineConfig.EngineOptions()
     /// The user's own cloud-config, merged into berth's.
@@ -21,6 +24,10 @@ public struct CreateRequest: Sendable {
     public var sshKey: URL?
     /// How long to wait for Docker's API once the machine boots.
     public var waitTimeout: Duration?
+    /// Host ports to forward to the machine (`-p`).
+    public var ports: [PortSpec] = []
+    /// Whether containers' published ports are forwarded to the same host ports.
+    public var autoPublish = true
 
     public init(name: String) { self.name = name }
 }
@@ -47,6 +54,7 @@ extension Machines {
         }
         let driver = await driver(uri: request.libvirtURI)
         try await checkHost(for: request, driver: driver)
+        try await checkForwards(request.ports)
         let store = self.store
         let machineDirectory = try store.machineDirectory(request.name)
         var config = MachineConfig(
@@ -61,6 +69,8 @@ extension Machines {
             engine: request.engine, ssh: .init(),
             userCloudConfig: try request.cloudInitFile.map { try String(contentsOf: $0, encoding: .utf8) },
             status: .creating)
+        config.ports = request.ports.isEmpty ? nil : request.ports
+        config.autoPublish = request.autoPublish
         let operation = StagedOperation(reporter: reporter)
         return try await operation.run { operation in
             try store.save(config)
@@ -68,9 +78,9 @@ extension Machines {
 
             let virtChoice = try await operation.stage("preflight") { () -> LibvirtDriver.VirtTypeChoice in
                 try await driver.preCreateCheck()
-                let defaultKernel = images.entry(named: ImageCache.defaultImageName).flatMap { image in
-                    image.kernel.flatMap { try? images.path(of: $0, in: image) }
-                }
+                let defaultKernel = [images, ImageCache.system].lazy.compactMap { cache in
+                    cache.entry(named: ImageCache.defaultImageName).flatMap { image in image.kernel.map { cache.path(of: $0, in: image) } }
+                }.first
                 return try await driver.chooseVirtType(requested: request.virtType,
                                                        probeKernels: [defaultKernel].compactMap { $0 } + LibvirtDriver.hostKernels(),
                                                        cacheFolder: cacheFolder)
@@ -86,7 +96,7 @@ extension Machines {
             }
 
             try await operation.stage("disk") {
-                config.image = try await driver.prepareImage(image, cache: images)
+                config.image = try await driver.prepareImage(image, cache: cache(holding: image))
                 try store.save(config)
                 try await driver.createDisk(for: config, imageFormat: image.format)
                 let disk = config.volumes?.disk ?? ""
@@ -94,7 +104,16 @@ extension Machines {
             }
 
             try await operation.stage("network") {
-                let reservation = try await driver.reserveAddress(for: request.name, network: request.network, previous: nil)
+                if driver.usesUserModeNetwork {
+                    // No NAT network in a user's session: SSH and Docker come through ports on 127.0.0.1.
+                    config.network = driver.userModeAttachment(for: request.name)
+                    config.ssh.port = try FreePort.find()
+                    config.engine.port = try FreePort.find(excluding: [config.ssh.port])
+                    try store.save(config)
+                    return
+                }
+                let reservation = try await driver.reserveAddress(for: request.name, network: request.network, previous: nil,
+                                                                  subnet: request.subnet)
                 config.network = reservation.attachment
                 let attachment = config.network
                 operation.onFailure("network") { try await driver.releaseAddress(attachment) }
@@ -133,6 +152,14 @@ extension Machines {
             }
             config.status = .ready
             try store.save(config)
+            if config.wantsForwarder {
+                try await operation.stage("port forwards") {
+                    let forwarder = forwarder(config.name)
+                    let state = try await forwarder.ensureRunning()
+                    operation.onFailure("port forwards") { await forwarder.stop() }
+                    if let failure = Self.failure(of: request.ports, in: state) { throw failure }
+                }
+            }
             return config
         }
     }
@@ -147,6 +174,11 @@ extension Machines {
         if try await driver.domainExists(named: request.name) {
             throw BerthError(.machineExists, "libvirt already has a domain named \"\(request.name)\" at \(request.libvirtURI); pick another machine name")
         }
+    }
+
+    /// The cache an image came from: the user's own, or the host's system cache.
+    func cache(holding image: CachedImage) -> ImageCache {
+        images.entry(named: image.name) == image ? images : ImageCache.system
     }
 
     /// After a network was made again, gives every machine of this store on it its address back.
@@ -182,6 +214,14 @@ extension Machines {
             throw BerthError(.invalidArgument, "cannot read the --ssh-key file \(key.path)")
         }
         try request.engine.validate()
+        if request.libvirtURI.contains("/session"), request.network != "berth" || request.subnet != nil {
+            throw BerthError(.invalidArgument, "--network and --subnet need qemu:///system: machines of qemu:///session use QEMU's user-mode network")
+        }
+        if let subnet = request.subnet {
+            guard let parsed = IPv4Subnet(cidr: subnet), (8...24).contains(parsed.prefix) else {
+                throw BerthError(.invalidArgument, "--subnet takes an IPv4 network of at least 256 addresses, such as 10.77.0.0/24, not \"\(subnet)\"")
+            }
+        }
     }
 
     /// Finds the image `create` asked for: a cache name, a URL to pull, a file to import, or
@@ -190,6 +230,12 @@ extension Machines {
         let images = self.images
         let flavor = reference == nil ? .docker : ImageCache.Flavor.allCases.first { $0.imageName == reference }
         if let flavor {
+            if images.entry(named: flavor.imageName) == nil, let shared = ImageCache.system.entry(named: flavor.imageName) {
+                return shared
+            }
+            guard getuid() == 0 || images.entry(named: flavor.imageName) != nil else {
+                throw BerthError(.image, "berth's \(flavor.imageName) image is not built yet, and building it needs root once: run `sudo berth image build --system\(flavor == .docker ? "" : " --flavor \(flavor.rawValue)")` (every user of this host can then use it)")
+            }
             return try await images.buildLocked(flavor: flavor, forceTCG: forceTCG, onlyIfMissing: true) {
                 reporter.note("building berth's \(flavor.imageName) image once (a few minutes); later machines reuse it")
             }

@@ -34,22 +34,29 @@ extension Machines {
     /// with another IP (the network was made again on another subnet), the config and server
     /// certificate follow it; if the network had to be made again, the other machines on it get their
     /// reservations back too.
-    public func start(_ config: MachineConfig, waitForDocker: Bool = true, timeout: Duration? = nil) async throws {
+    /// Also (re)starts the machine's port forwarder; returns what it reports, so the caller can say
+    /// which forwards could not be made.
+    @discardableResult
+    public func start(_ config: MachineConfig, waitForDocker: Bool = true, timeout: Duration? = nil) async throws -> ForwardState? {
         try requireComplete(config)
         let driver = await driver(for: config)
-        guard try await driver.state(config) != .running else { return }
+        // A running machine whose forwarder died gets it back.
+        guard try await driver.state(config) != .running else { return try await syncForwarder(config) }
         var config = config
-        let reservation = try await driver.reserveAddress(for: config.name, network: config.network.name, previous: config.network)
-        let moved = reservation.attachment != config.network
-        if moved {
-            config.network = reservation.attachment
-            try store.save(config)
+        var moved = false
+        if !config.network.isUserMode {
+            let reservation = try await driver.reserveAddress(for: config.name, network: config.network.name, previous: config.network)
+            moved = reservation.attachment.ip != config.network.ip || reservation.attachment.mac != config.network.mac
+            if reservation.attachment != config.network {
+                config.network = reservation.attachment
+                try store.save(config)
+            }
+            if reservation.networkCreated { try await restoreReservations(on: config.network.name, except: config.name) }
         }
-        if reservation.networkCreated { try await restoreReservations(on: config.network.name, except: config.name) }
         let certificatesChanged = try certificateFiles(config.name).ensureServerCertificate(
             store: storeCertificates, machineName: config.name, ip: config.network.ip)
         try await driver.start(config)
-        guard waitForDocker || certificatesChanged || moved else { return }
+        guard waitForDocker || certificatesChanged || moved else { return nil }
         let deadline = ContinuousClock.now + (timeout ?? (config.hypervisor.virtType == "kvm" ? .seconds(300) : .seconds(900)))
         if certificatesChanged {
             try await waitUntil(deadline, for: config, what: "SSH on \(config.network.ip):22") {
@@ -59,6 +66,7 @@ extension Machines {
         }
         let endpoint = try endpoint(config)
         try await waitUntil(deadline, for: config, what: "Docker on \(config.dockerURL)") { await endpoint.ping() }
+        return try await syncForwarder(config)
     }
 
     /// Commands that act on a machine's parts refuse one whose create never finished.
@@ -69,10 +77,12 @@ extension Machines {
     }
 
     public func stop(_ config: MachineConfig, timeout: Duration = .seconds(90)) async throws {
+        await forwarder(config.name).stop()
         try await driver(for: config).stop(config, timeout: timeout)
     }
 
     public func kill(_ config: MachineConfig) async throws {
+        await forwarder(config.name).stop()
         try await driver(for: config).kill(config)
     }
 
@@ -96,6 +106,7 @@ extension Machines {
         defer { withExtendedLifetime(lock) {} }
         let recorded: MachineConfig?
         if force { recorded = try? config(name) } else { recorded = try config(name) }
+        await forwarder(name).stop()
         let uri = recorded?.hypervisor.uri ?? Self.defaultURI
         do {
             try await driver(uri: uri).removeMachine(named: name, recorded: recorded)

@@ -68,6 +68,9 @@ extension Machines {
             if askDocker, state == .running, versions[config.name] == nil, error == nil {
                 error = "Docker does not answer at \(config.dockerURL) yet"
             }
+            if state == .running, error == nil, config.wantsForwarder, !forwarder(config.name).isRunning {
+                error = "its port forwarder is not running; `berth start \(config.name)` starts it again"
+            }
             rows.append(MachineListing(
                 name: config.name, active: activeHost == config.dockerURL, driver: config.driver, state: state,
                 url: state == .running ? config.dockerURL : "", dockerVersion: versions[config.name].map { "v\($0)" },

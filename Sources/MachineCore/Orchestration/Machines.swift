@@ -8,9 +8,19 @@ public final class Machines: Sendable {
     let logger: Logger
     private let drivers = DriverPool()
 
-    public init(store: Store, logger: Logger = Logger(label: "berth")) {
+    /// The berth executable, which runs each machine's port forwarder; nil where berth runs as a
+    /// library (tests of the orchestration), which starts no forwarders.
+    let executable: URL?
+
+    public init(store: Store, logger: Logger = Logger(label: "berth"), executable: URL? = nil) {
         self.store = store
         self.logger = logger
+        self.executable = executable
+    }
+
+    /// The port forwarder process of a machine.
+    public func forwarder(_ name: String) -> ForwarderProcess {
+        ForwarderProcess(store: store, machine: name, executable: executable)
     }
 
     /// The libvirt URI berth uses unless told otherwise: `$BERTH_LIBVIRT_URI`, else `qemu:///system`

@@ -40,17 +40,17 @@ public struct SSHCommand: Sendable {
     /// end of what it printed on standard error. Gives up after `timeout`.
     @discardableResult
     public func run(_ command: String, input: Data? = nil, timeout: Duration = .seconds(300)) async throws -> String {
-        guard let ssh = Subprocess.which("ssh") else {
+        guard let ssh = HelperProgram.which("ssh") else {
             throw BerthError(.command, "the ssh program is missing; install openssh-client")
         }
         let arguments = ["-o", "BatchMode=yes"] + sshArguments(command: [command], tty: false)
-        let output = try await Subprocess.capture(ssh, arguments, input: input, timeout: timeout)
+        let output = try await HelperProgram.capture(ssh, arguments, input: input, timeout: timeout)
         guard output.status == 0 else { throw failure(output) }
         return output.standardOutput
     }
 
     /// A guest command's failure as one line that is still enough to act on.
-    func failure(_ output: Subprocess.Output) -> BerthError {
+    func failure(_ output: HelperProgram.Output) -> BerthError {
         let errors = output.standardError
         if errors.contains("REMOTE HOST IDENTIFICATION HAS CHANGED") || errors.contains("Host key verification failed") {
             return BerthError(.provisioning, "machine \"\(config.name)\" at \(config.network.ip) answered with an SSH host key that is not the one berth gave it (pinned in \(knownHostsPath)); refusing to connect")

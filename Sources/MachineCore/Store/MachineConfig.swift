@@ -1,4 +1,5 @@
 import Foundation
+import PortForwarding
 
 /// Everything berth decided when it created a machine, saved as `machines/NAME/config.json`.
 /// The machine's *state* is never stored here: it comes from libvirt each time it is asked for.
@@ -25,6 +26,12 @@ public struct MachineConfig: Codable, Sendable, Equatable {
     public var ssh: SSHAccess
     /// A copy of the user's own cloud-config (from `--cloud-init`), merged in again by `provision`.
     public var userCloudConfig: String?
+    /// Host ports forwarded to the machine (`create -p`, `berth port add`).
+    public var ports: [PortSpec]?
+    /// Whether containers' published ports are forwarded to the same host ports (on by default).
+    public var autoPublish: Bool?
+    /// Whether the machine needs a port forwarder while it runs.
+    public var wantsForwarder: Bool { !(ports ?? []).isEmpty || (autoPublish ?? true) }
     /// Labels for `ls --filter label=…` (the engine labels).
     public var labels: [String] { engine.labels }
 
@@ -118,11 +125,22 @@ public struct MachineConfig: Codable, Sendable, Equatable {
         public var mac: String
         /// The address reserved for the machine on the NAT network.
         public var ip: String
-        public init(name: String, mac: String, ip: String) {
+        /// The network's subnet (CIDR) when the address was reserved, so a network made again
+        /// after it was deleted gets the same one.
+        public var subnet: String?
+        /// QEMU's user-mode network instead of a libvirt NAT network (machines of a user's own
+        /// qemu:///session): the host reaches the guest only through forwarded ports on 127.0.0.1
+        /// (SSH at `ssh.port`, Docker at `engine.port`).
+        public var userMode: Bool?
+        public init(name: String, mac: String, ip: String, subnet: String? = nil, userMode: Bool? = nil) {
             self.name = name
             self.mac = mac
             self.ip = ip
+            self.subnet = subnet
+            self.userMode = userMode
         }
+
+        public var isUserMode: Bool { userMode ?? false }
     }
 
     public struct EngineOptions: Codable, Sendable, Equatable {

@@ -41,6 +41,16 @@ public final class StoreLock: Sendable {
         return try body()
     }
 
+    /// Takes the lock if nobody holds it; nil when someone does. Never waits.
+    static func tryAcquire(at url: URL) throws -> StoreLock? {
+        let descriptor = try open(url)
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            close(descriptor)
+            return nil
+        }
+        return StoreLock(descriptor: descriptor)
+    }
+
     /// Whether some process holds the lock at `url` now. Never waits.
     static func isHeld(at url: URL) -> Bool {
         let descriptor = Glibc.open(url.path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)

@@ -5,37 +5,45 @@ import Libvirt
 /// Addresses on berth's NAT networks: a subnet that does not clash with the host's own networks,
 /// a MAC address derived from the machine name, and a fixed IP reserved for it.
 enum NetworkPlan {
-    /// Reserved addresses come from .2–.99; DHCP hands out .100–.254 to anything else.
+    /// Reserved addresses are the subnet's 2nd to 99th; DHCP hands out the 100th to the 254th (or the
+    /// last but one) to anything else.
     static let reservedRange = 2...99
+    /// The domain of berth's networks: machines find each other as NAME and NAME.berth.internal.
+    static let domain = "berth.internal"
 
-    /// A NAT network spec on the first 192.168.X.0/24 (X from 124) that no host route or interface
-    /// address touches (VPN tunnels, docker0, other libvirt networks), or on `preferredGateway`'s
-    /// /24 when that is still free (a network made again keeps its machines' addresses).
-    static func newNetwork(named name: String, preferredGateway: String? = nil,
+    /// A NAT network spec: on `subnet` when the user pinned one, else on the first
+    /// 192.168.X.0/24 (X from 124) that no host route or interface address touches (VPN tunnels,
+    /// docker0, other libvirt networks), preferring `preferredSubnet` (the one a network made again
+    /// had, so its machines keep their addresses) when that is still free.
+    static func newNetwork(named name: String, subnet pinned: IPv4Subnet? = nil, preferredSubnet: IPv4Subnet? = nil,
                            hostAddresses: [String] = hostIPv4Addresses(),
-                           hostRoutes: [IPv4Subnet] = hostIPv4Routes()) -> NetworkSpec {
+                           hostRoutes: [IPv4Subnet] = hostIPv4Routes()) throws -> NetworkSpec {
         let taken = hostRoutes.filter { $0.prefix > 0 } + hostAddresses.compactMap { IPv4Subnet(address: $0, prefix: 32) }
-        func isFree(_ third: Int) -> Bool {
-            guard let candidate = IPv4Subnet(address: "192.168.\(third).0", prefix: 24) else { return false }
-            return !taken.contains { $0.overlaps(candidate) }
+        func isFree(_ candidate: IPv4Subnet) -> Bool { !taken.contains { $0.overlaps(candidate) } }
+        let subnet: IPv4Subnet
+        if let pinned {
+            guard (8...24).contains(pinned.prefix) else {
+                throw BerthError(.invalidArgument, "--subnet \(pinned.description) is too small: berth's networks need at least a /24")
+            }
+            guard isFree(pinned) else {
+                throw BerthError(.invalidArgument, "--subnet \(pinned.description) overlaps a network this host already uses (see `ip route`); choose another")
+            }
+            subnet = pinned
+        } else if let preferredSubnet, isFree(preferredSubnet) {
+            subnet = preferredSubnet
+        } else {
+            let candidates = (124...254).compactMap { IPv4Subnet(address: "192.168.\($0).0", prefix: 24) }
+            guard let free = candidates.first(where: isFree) else {
+                throw BerthError(.hypervisor, "no 192.168.X.0/24 subnet is free on this host; choose one with --subnet CIDR")
+            }
+            subnet = free
         }
-        let preferred = preferredGateway.flatMap { gateway -> Int? in
-            let parts = gateway.split(separator: ".")
-            guard parts.count == 4, parts[0] == "192", parts[1] == "168", let third = Int(parts[2]) else { return nil }
-            return third
-        }
-        let third = preferred.flatMap { isFree($0) ? $0 : nil } ?? (124...254).first(where: isFree) ?? 124
-        let base = "192.168.\(third)"
-        return NetworkSpec(name: name, bridge: bridgeName(for: name), gateway: "\(base).1", prefix: 24,
-                           dhcpStart: "\(base).100", dhcpEnd: "\(base).254")
+        return NetworkSpec(name: name, bridge: bridgeName(for: name), gateway: subnet.address(1), prefix: subnet.prefix,
+                           dhcpStart: subnet.address(100), dhcpEnd: subnet.address(min(254, subnet.size - 2)), domain: domain)
     }
 
-    /// The gateway of the /24 an address is in (berth's networks are /24s with the host on .1).
-    static func gateway(forAddress ip: String) -> String? {
-        let parts = ip.split(separator: ".")
-        guard parts.count == 4, parts.allSatisfy({ UInt8($0) != nil }) else { return nil }
-        return parts.dropLast().joined(separator: ".") + ".1"
-    }
+    /// The subnet of a network spec.
+    static func subnet(of spec: NetworkSpec) -> IPv4Subnet? { IPv4Subnet(address: spec.gateway, prefix: spec.prefix) }
 
     /// Linux bridge names have at most 15 characters.
     static func bridgeName(for network: String) -> String {
@@ -59,7 +67,9 @@ enum NetworkPlan {
                             previous: MachineConfig.NetworkAttachment? = nil) throws -> NetworkSpec.DHCPHost {
         if let existing = spec.hosts.first(where: { $0.name == machine }) { return existing }
         let usedMACs = Set(spec.hosts.map { $0.mac.lowercased() })
-        if let previous, !previous.mac.isEmpty, gateway(forAddress: previous.ip) == spec.gateway,
+        let subnet = subnet(of: spec)
+        if let previous, !previous.mac.isEmpty, let address = IPv4Subnet(address: previous.ip, prefix: 32),
+           subnet?.overlaps(address) == true, previous.ip != spec.gateway,
            !usedMACs.contains(previous.mac.lowercased()),
            !spec.hosts.contains(where: { $0.ip == previous.ip }),
            !leases.contains(where: { $0.ipAddress == previous.ip && $0.mac.lowercased() != previous.mac.lowercased() }) {
@@ -71,12 +81,11 @@ enum NetworkPlan {
             attempt += 1
             mac = Self.mac(for: machine, attempt: attempt)
         }
-        let usedIPs = Set(spec.hosts.map(\.ip) + leases.filter { $0.mac.lowercased() != mac }.map(\.ipAddress))
-        let base = spec.gateway.split(separator: ".").dropLast().joined(separator: ".")
-        guard let last = reservedRange.first(where: { !usedIPs.contains("\(base).\($0)") && "\(base).\($0)" != spec.gateway }) else {
+        let usedIPs = Set(spec.hosts.map(\.ip) + leases.filter { $0.mac.lowercased() != mac }.map(\.ipAddress) + [spec.gateway])
+        guard let subnet, let ip = reservedRange.lazy.map({ subnet.address($0) }).first(where: { !usedIPs.contains($0) }) else {
             throw BerthError(.hypervisor, "network \(spec.name) has no free fixed addresses left; remove unused machines or use --network with another name")
         }
-        return NetworkSpec.DHCPHost(mac: mac, name: machine, ip: "\(base).\(last)")
+        return NetworkSpec.DHCPHost(mac: mac, name: machine, ip: ip)
     }
 
     /// The host's IPv4 routes (from /proc/net/route), to keep new networks clear of them.
@@ -137,6 +146,15 @@ struct IPv4Subnet: Equatable, Sendable {
     }
 
     static func mask(_ prefix: Int) -> UInt32 { prefix == 0 ? 0 : UInt32.max << UInt32(32 - prefix) }
+
+    /// How many addresses the subnet holds.
+    var size: Int { 1 << (32 - prefix) }
+
+    /// The subnet's address at `offset` from its start (1 is berth's gateway), as text.
+    func address(_ offset: Int) -> String {
+        let value = network &+ UInt32(offset)
+        return "\(value >> 24).\(value >> 16 & 255).\(value >> 8 & 255).\(value & 255)"
+    }
 
     func overlaps(_ other: IPv4Subnet) -> Bool {
         let shorter = min(prefix, other.prefix)

@@ -1,0 +1,45 @@
+import Foundation
+import PortForwarding
+
+/// What a machine's port forwarder is doing, written by the forwarder process after every change
+/// (`machines/NAME/forwards.json`) and read by `port ls`, `ls` and the commands that wait for a
+/// change to take effect.
+public struct ForwardState: Codable, Sendable, Equatable {
+    public struct Entry: Codable, Sendable, Equatable {
+        public enum Source: Codable, Sendable, Equatable {
+            /// A forward the user asked for (`create -p`, `port add`), as they wrote it.
+            case spec(String)
+            /// A port a running container publishes (auto-publish).
+            case container(String)
+        }
+
+        public var rule: ForwardRule
+        public var source: Source
+        public var listening: Bool
+        /// Why the forward is not listening, in one line.
+        public var error: String?
+        /// Carried over SSH (a port on the machine's loopback) rather than to the machine's address.
+        public var viaSSH: Bool?
+
+        public init(rule: ForwardRule, source: Source, listening: Bool, error: String? = nil, viaSSH: Bool? = nil) {
+            self.rule = rule
+            self.source = source
+            self.listening = listening
+            self.error = error
+            self.viaSSH = viaSSH
+        }
+    }
+
+    public var pid: Int32
+    /// Counts the forwarder's reloads, so a command that asked for one can wait for it.
+    public var generation: Int
+    public var updatedAt: Date
+    public var entries: [Entry]
+
+    public init(pid: Int32, generation: Int, updatedAt: Date = Date(), entries: [Entry]) {
+        self.pid = pid
+        self.generation = generation
+        self.updatedAt = updatedAt
+        self.entries = entries
+    }
+}

@@ -1,0 +1,176 @@
+import Foundation
+import Logging
+import PortForwarding
+
+/// The work of a machine's port forwarder process (`berth forwarder NAME`, started by berth,
+/// never by hand): forwards the machine's configured ports, follows its Docker Engine's events to
+/// forward each running container's published ports (auto-publish), reloads the configuration on
+/// SIGHUP, and ends when the machine stops. User-space sockets only: no firewall rules, so it works
+/// for users who are not root.
+public actor ForwardingService {
+    let machines: Machines
+    let name: String
+    let logger: Logger
+    private let forwarder: Forwarder
+    private var config: MachineConfig
+    private var generation = 0
+    private var configured: [ForwardState.Entry] = []
+    /// Auto-published forwards by container ID.
+    private var published: [String: [ForwardState.Entry]] = [:]
+    /// Forwards to the machine's loopback, over SSH; made on first need.
+    private var sshForwarding: SSHForwarding?
+
+    public init(machines: Machines, name: String, logger: Logger) throws {
+        self.machines = machines
+        self.name = name
+        self.logger = logger
+        self.forwarder = Forwarder(logger: logger)
+        self.config = try machines.config(name)
+    }
+
+    /// Runs until the machine stops or the task is cancelled. Exits at once when another
+    /// forwarder already serves this machine.
+    public func run() async throws {
+        let files = try ForwarderFiles(store: machines.store, machine: name)
+        guard let lock = try StoreLock.tryAcquire(at: files.lock) else {
+            logger.notice("another forwarder already serves \(name)")
+            return
+        }
+        defer { withExtendedLifetime(lock) {} }
+        await reload()
+        let following = Task { await self.followDocker() }
+        defer { following.cancel() }
+        while !Task.isCancelled {
+            if let state = try? await machines.state(of: config), state != .running, state != .creating { break }
+            try? await Task.sleep(for: .seconds(2))
+        }
+        await forwarder.close()
+        await sshForwarding?.close()
+        try? FileManager.default.removeItem(at: files.state)
+    }
+
+    /// Reads the configuration again and makes the configured forwards match it.
+    public func reload() async {
+        if let fresh = try? machines.config(name) { config = fresh }
+        await remove(configured)
+        configured = []
+        // A machine on QEMU's user-mode network is reached over SSH only (TCP, then).
+        let viaSSH = config.network.isUserMode
+        for spec in config.ports ?? [] {
+            let rules = spec.rules(to: viaSSH ? "127.0.0.1" : config.network.ip)
+            do {
+                if viaSSH {
+                    guard spec.proto == .tcp else {
+                        throw BerthError(.invalidArgument, "UDP forwards need a machine on a libvirt network (qemu:///system)")
+                    }
+                    for rule in rules { try await ssh().add(rule) }
+                } else {
+                    try await forwarder.add(rules)
+                }
+                configured += rules.map { .init(rule: $0, source: .spec(spec.description), listening: true, viaSSH: viaSSH) }
+            } catch {
+                logger.warning("cannot forward \(spec): \(error)")
+                configured += rules.map { .init(rule: $0, source: .spec(spec.description), listening: false, error: "\(error)") }
+            }
+        }
+        generation += 1
+        publishState()
+    }
+
+    /// Follows the machine's Docker events for as long as it runs, reconnecting when Docker
+    /// restarts; replays what happened while it was away (`since`).
+    func followDocker() async {
+        guard config.autoPublish ?? true else { return }
+        var since: Int64?
+        while !Task.isCancelled {
+            do {
+                let api = try machines.endpoint(config).api()
+                let events = try await api.events(since: since)
+                // What runs now, then every change after it.
+                let running = try await api.runningContainers()
+                await apply(running, replacingAll: true)
+                for try await event in events {
+                    if let time = event.time { since = time }
+                    switch event.containerChange {
+                    case .started(let id)?:
+                        if let container = try await api.container(id) { await apply([container], replacingAll: false) }
+                    case .stopped(let id)?:
+                        await unpublish(containerID: id)
+                    case nil:
+                        continue
+                    }
+                }
+            } catch {
+                logger.info("Docker events of \(name) interrupted: \(error); trying again")
+            }
+            try? await Task.sleep(for: .seconds(2))
+        }
+    }
+
+    /// Forwards the published ports of `containers`. A host port that cannot be bound (already
+    /// in use, privileged) is recorded with its reason and logged once, never fatal.
+    func apply(_ containers: [ContainerPorts], replacingAll: Bool) async {
+        if replacingAll {
+            for id in published.keys where !containers.contains(where: { $0.id == id }) { await unpublish(containerID: id) }
+        }
+        for container in containers {
+            let plan = AutoPublish.plan(for: [container], guestIP: config.network.ip)
+            let previous = published[container.id] ?? []
+            let wanted = Set(plan.rules + plan.loopbackRules)
+            await remove(previous.filter { !wanted.contains($0.rule) })
+            var entries: [ForwardState.Entry] = []
+            let userMode = config.network.isUserMode
+            for (rule, viaSSH) in plan.rules.map({ ($0, userMode) }) + plan.loopbackRules.map({ ($0, true) }) {
+                if let kept = previous.first(where: { $0.rule == rule && $0.listening }) {
+                    entries.append(kept)
+                    continue
+                }
+                do {
+                    if viaSSH {
+                        try await ssh().add(rule)
+                    } else {
+                        try await forwarder.add([rule])
+                    }
+                    entries.append(.init(rule: rule, source: .container(container.name), listening: true, viaSSH: viaSSH))
+                } catch {
+                    logger.warning("container \(container.name) publishes port \(rule.listenPort): \(error)")
+                    entries.append(.init(rule: rule, source: .container(container.name), listening: false,
+                                         error: "\(error)", viaSSH: viaSSH))
+                }
+            }
+            published[container.id] = entries.isEmpty ? nil : entries
+        }
+        publishState()
+    }
+
+    func unpublish(containerID: String) async {
+        guard let entries = published.removeValue(forKey: containerID) else { return }
+        await remove(entries)
+        publishState()
+    }
+
+    private func remove(_ entries: [ForwardState.Entry]) async {
+        for entry in entries where entry.listening {
+            if entry.viaSSH == true {
+                await sshForwarding?.remove(entry.rule)
+            } else {
+                await forwarder.remove([entry.rule])
+            }
+        }
+    }
+
+    private func ssh() throws -> SSHForwarding {
+        if let sshForwarding { return sshForwarding }
+        let made = try SSHForwarding(ssh: try SSHCommand(config: config, store: machines.store))
+        sshForwarding = made
+        return made
+    }
+
+    /// Writes what the forwarder does now for the commands that ask.
+    private func publishState() {
+        guard let files = try? ForwarderFiles(store: machines.store, machine: name) else { return }
+        let entries = configured + published.keys.sorted().flatMap { published[$0] ?? [] }
+        let state = ForwardState(pid: getpid(), generation: generation, entries: entries)
+        try? SecureFile.write(try Store.encoder.encode(state), to: files.state, mode: SecureFile.privateMode)
+    }
+}
