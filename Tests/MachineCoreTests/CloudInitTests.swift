@@ -218,6 +218,9 @@ struct CloudInitTests {
         #expect(match["name"] == nil)
         #expect(eth0["set-name"] as? String == "eth0")
         #expect(eth0["dhcp4"] as? Bool == true)
+        // Short names of other machines resolve under berth's network domain.
+        let nameservers = try #require(eth0["nameservers"] as? [String: Any])
+        #expect(nameservers["search"] as? [String] == ["berth.internal"])
     }
 
     @Test("daemon.json")

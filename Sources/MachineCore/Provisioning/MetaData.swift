@@ -36,17 +36,26 @@ public struct NetworkConfig: Codable, Sendable, Equatable {
         public var match: Match
         public var setName: String?
         public var dhcp4: Bool
+        /// Search domains: berth's networks name their machines NAME.berth.internal, and systemd-networkd
+        /// does not take the domain DHCP offers, so the guest is told to search it.
+        public var nameservers: Nameservers?
 
         enum CodingKeys: String, CodingKey {
-            case match, dhcp4
+            case match, dhcp4, nameservers
             case setName = "set-name"
         }
 
-        public init(match: Match, setName: String?, dhcp4: Bool) {
+        public init(match: Match, setName: String?, dhcp4: Bool, nameservers: Nameservers? = nil) {
             self.match = match
             self.setName = setName
             self.dhcp4 = dhcp4
+            self.nameservers = nameservers
         }
+    }
+
+    public struct Nameservers: Codable, Sendable, Equatable {
+        public var search: [String]
+        public init(search: [String]) { self.search = search }
     }
 
     public struct Match: Codable, Sendable, Equatable {
@@ -61,12 +70,14 @@ public struct NetworkConfig: Codable, Sendable, Equatable {
         }
     }
 
-    /// One NIC with the MAC that berth chose (lower-cased, as cloud-init compares), named `interfaceName`.
-    public init(macAddress: String, interfaceName: String = "eth0") {
+    /// One NIC with the MAC that berth chose (lower-cased, as cloud-init compares), named `interfaceName`,
+    /// searching `searchDomain` for short names.
+    public init(macAddress: String, interfaceName: String = "eth0", searchDomain: String? = "berth.internal") {
         version = 2
         ethernets = [
             interfaceName: Ethernet(
-                match: Match(macAddress: macAddress.lowercased()), setName: interfaceName, dhcp4: true),
+                match: Match(macAddress: macAddress.lowercased()), setName: interfaceName, dhcp4: true,
+                nameservers: searchDomain.map { Nameservers(search: [$0]) }),
         ]
     }
 
