@@ -20,6 +20,13 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
     echo "setup-host: installing ${missing[*]}" >&2
     apt-get update -q >/dev/null
+    # Packages install without starting services (openssh-server, for the tests, must not open port 22).
+    policy=/usr/sbin/policy-rc.d
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\nexit 101\n' >"$policy"
+        chmod 0755 "$policy"
+        trap 'rm -f "$policy"' EXIT
+    fi
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 fi
 

@@ -17,6 +17,15 @@ extension Connection {
         }
     }
 
+    /// The host's free memory, in bytes.
+    public func freeMemory() async throws -> UInt64 {
+        try await perform { [self] in
+            let free = virNodeGetFreeMemory(pointer)
+            guard free > 0 else { throw LibvirtError.last("get free memory") }
+            return UInt64(free)
+        }
+    }
+
     /// Whether the connection still reaches its daemon (false once the daemon went away or a
     /// keepalive went unanswered).
     public func isAlive() async -> Bool {

@@ -98,15 +98,15 @@ extension RealMachines {
         static func startGuestServices() async throws {
             let script = """
                 mkdir -p /tmp/site && echo 'served by the guest' > /tmp/site/index.html
-                cd /tmp/site && nohup python3 -m http.server 8181 >/dev/null 2>&1 &
+                (cd /tmp/site && exec python3 -m http.server 8181) </dev/null >/dev/null 2>&1 &
                 nohup python3 -c 'import socket
                 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("0.0.0.0", 8153))
                 while True:
-                    data, peer = s.recvfrom(2048); s.sendto(data, peer)' >/dev/null 2>&1 &
+                    data, peer = s.recvfrom(2048); s.sendto(data, peer)' </dev/null >/dev/null 2>&1 &
                 sleep 2
                 """
             // ssh hands its command to the guest's shell as one line of text: the script goes whole.
-            try await CLI.berth(["ssh", machine, "--", script])
+            try await CLI.berth(["ssh", machine, "--", script], timeout: .seconds(60))
         }
 
         static func portRows() async throws -> [[String: Any]] {

@@ -18,8 +18,8 @@ struct ConfigCommand: AsyncParsableCommand {
         let machines = global.machines
         let config = try await machines.runningConfig(machine.name)
         try await machines.repairCertificates(config)
-        let flags = DockerConfigFlags(machineDirectory: try global.store.machineDirectory(config.name), ip: config.network.ip,
-                                      port: config.engine.port)
+        let flags = DockerConfigFlags(machineDirectory: try global.store.machineDirectory(config.name), ip: config.dockerAddress.host,
+                                      port: config.dockerAddress.port)
         print(flags.render(), terminator: "")
     }
 }

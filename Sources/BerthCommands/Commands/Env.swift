@@ -33,9 +33,9 @@ struct Env: AsyncParsableCommand {
         let machines = global.machines
         let config = try await machines.runningConfig(name)
         try await machines.repairCertificates(config)
-        var output = DockerEnvironment(machineName: config.name, ip: config.network.ip, port: config.engine.port,
+        var output = DockerEnvironment(machineName: config.name, ip: config.dockerAddress.host, port: config.dockerAddress.port,
                                        machineDirectory: try global.store.machineDirectory(config.name))
-        if noProxy { output.addNoProxy(ip: config.network.ip, environment: environment) }
+        if noProxy { output.addNoProxy(ip: config.dockerAddress.host, environment: environment) }
         print(output.render(for: kind), terminator: "")
     }
 }

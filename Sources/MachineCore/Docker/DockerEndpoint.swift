@@ -8,8 +8,7 @@ public struct DockerEndpoint: Sendable {
     let certificates: MachineCertificateFiles
 
     public init(config: MachineConfig, store: Store) throws {
-        self.ip = config.network.ip
-        self.port = config.engine.port
+        (self.ip, self.port) = config.dockerAddress
         self.certificates = MachineCertificateFiles(directory: try store.machineDirectory(config.name))
     }
 

@@ -140,6 +140,11 @@ public actor LibvirtDriver: Driver {
         return ("\(stem).\(image.format)", image.kernel.map { _ in "\(stem).vmlinuz" }, image.initrd.map { _ in "\(stem).initrd" })
     }
 
+    /// The console log of a machine on another hypervisor host: a file in that host's pool.
+    public nonisolated static func consoleLogVolume(_ config: MachineConfig) -> String {
+        "machine-\(config.hypervisor.domainName)-console.log"
+    }
+
     /// The names of a new machine's own volumes.
     public nonisolated static func machineVolumes(domainName: String) -> MachineConfig.Volumes {
         MachineConfig.Volumes(disk: "machine-\(domainName).qcow2", seed: "machine-\(domainName)-seed.iso")
@@ -500,7 +505,8 @@ public actor LibvirtDriver: Driver {
     /// touched: the volumes and addresses named after it are that domain's.
     public func removeMachine(named name: String, recorded: MachineConfig?) async throws {
         let domainName = recorded?.hypervisor.domainName ?? name
-        var volumeNames = Set([Self.machineVolumes(domainName: domainName).disk, Self.machineVolumes(domainName: domainName).seed])
+        var volumeNames = Set([Self.machineVolumes(domainName: domainName).disk, Self.machineVolumes(domainName: domainName).seed,
+                               "machine-\(domainName)-console.log"])
         if let recorded { volumeNames.formUnion([volumes(of: recorded).disk, volumes(of: recorded).seed]) }
         var reservations: [MachineConfig.NetworkAttachment] = []
         if let recorded, !recorded.network.mac.isEmpty, !recorded.network.isUserMode { reservations.append(recorded.network) }

@@ -18,16 +18,25 @@ public struct ForwardState: Codable, Sendable, Equatable {
         public var listening: Bool
         /// Why the forward is not listening, in one line.
         public var error: String?
-        /// Carried over SSH (a port on the machine's loopback) rather than to the machine's address.
-        public var viaSSH: Bool?
+        public var route: Route
 
-        public init(rule: ForwardRule, source: Source, listening: Bool, error: String? = nil, viaSSH: Bool? = nil) {
+        public init(rule: ForwardRule, source: Source, listening: Bool, error: String? = nil, route: Route = .direct) {
             self.rule = rule
             self.source = source
             self.listening = listening
             self.error = error
-            self.viaSSH = viaSSH
+            self.route = route
         }
+    }
+
+    /// How a forward reaches the machine.
+    public enum Route: String, Codable, Sendable {
+        /// Straight to the machine's address on its network.
+        case direct
+        /// Through SSH to the machine (its own loopback, or a machine on QEMU's user-mode network).
+        case guestSSH
+        /// Through SSH to the machine's hypervisor host (a machine on another host).
+        case hostSSH
     }
 
     public var pid: Int32

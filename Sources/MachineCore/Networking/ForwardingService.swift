@@ -17,8 +17,9 @@ public actor ForwardingService {
     private var configured: [ForwardState.Entry] = []
     /// Auto-published forwards by container ID.
     private var published: [String: [ForwardState.Entry]] = [:]
-    /// Forwards to the machine's loopback, over SSH; made on first need.
-    private var sshForwarding: SSHForwarding?
+    /// SSH connections that carry forwards (to the machine; to its hypervisor host), made on first need.
+    private var guestForwarding: SSHForwarding?
+    private var hostForwarding: SSHForwarding?
 
     public init(machines: Machines, name: String, logger: Logger) throws {
         self.machines = machines
@@ -37,6 +38,7 @@ public actor ForwardingService {
             return
         }
         defer { withExtendedLifetime(lock) {} }
+        await openEngineTunnel()
         await reload()
         let following = Task { await self.followDocker() }
         defer { following.cancel() }
@@ -45,8 +47,32 @@ public actor ForwardingService {
             try? await Task.sleep(for: .seconds(2))
         }
         await forwarder.close()
-        await sshForwarding?.close()
+        await guestForwarding?.close()
+        await hostForwarding?.close()
         try? FileManager.default.removeItem(at: files.state)
+    }
+
+    /// How forwards reach this machine: straight to its address, or through SSH when the host has no
+    /// route to it (QEMU's user-mode network; another hypervisor host).
+    var route: ForwardState.Route {
+        if config.tunnel != nil { return .hostSSH }
+        return config.network.isUserMode ? .guestSSH : .direct
+    }
+
+    /// Where a forward to guest port `port` goes, on the route.
+    func target(port: Int) -> String { route == .guestSSH ? "127.0.0.1" : config.network.ip }
+
+    /// For a machine on another hypervisor host: Docker's endpoint on 127.0.0.1 here, through SSH to
+    /// that host (what `berth env` points at).
+    func openEngineTunnel() async {
+        guard let tunnel = config.tunnel else { return }
+        let rule = ForwardRule(listenAddress: "127.0.0.1", listenPort: tunnel.dockerPort, targetHost: config.network.ip,
+                               targetPort: DaemonConfig.tlsPort)
+        do {
+            try await add(rule, route: .hostSSH)
+        } catch {
+            logger.error("cannot forward Docker's endpoint of \(name) through \(tunnel.host.destination): \(error)")
+        }
     }
 
     /// Reads the configuration again and makes the configured forwards match it.
@@ -54,23 +80,21 @@ public actor ForwardingService {
         if let fresh = try? machines.config(name) { config = fresh }
         await remove(configured)
         configured = []
-        // A machine on QEMU's user-mode network is reached over SSH only (TCP, then).
-        let viaSSH = config.network.isUserMode
         for spec in config.ports ?? [] {
-            let rules = spec.rules(to: viaSSH ? "127.0.0.1" : config.network.ip)
+            let rules = spec.rules(to: target(port: 0))
             do {
-                if viaSSH {
-                    guard spec.proto == .tcp else {
-                        throw BerthError(.invalidArgument, "UDP forwards need a machine on a libvirt network (qemu:///system)")
-                    }
-                    for rule in rules { try await ssh().add(rule) }
-                } else {
-                    try await forwarder.add(rules)
+                guard route == .direct || spec.proto == .tcp else {
+                    throw BerthError(.invalidArgument, "UDP forwards need a machine on this host's libvirt network; SSH carries TCP only")
                 }
-                configured += rules.map { .init(rule: $0, source: .spec(spec.description), listening: true, viaSSH: viaSSH) }
+                if route == .direct {
+                    try await forwarder.add(rules)
+                } else {
+                    for rule in rules { try await add(rule, route: route) }
+                }
+                configured += rules.map { .init(rule: $0, source: .spec(spec.description), listening: true, route: route) }
             } catch {
                 logger.warning("cannot forward \(spec): \(error)")
-                configured += rules.map { .init(rule: $0, source: .spec(spec.description), listening: false, error: "\(error)") }
+                configured += rules.map { .init(rule: $0, source: .spec(spec.description), listening: false, error: "\(error)", route: route) }
             }
         }
         generation += 1
@@ -114,28 +138,24 @@ public actor ForwardingService {
             for id in published.keys where !containers.contains(where: { $0.id == id }) { await unpublish(containerID: id) }
         }
         for container in containers {
-            let plan = AutoPublish.plan(for: [container], guestIP: config.network.ip)
+            let plan = AutoPublish.plan(for: [container], guestIP: target(port: 0))
             let previous = published[container.id] ?? []
             let wanted = Set(plan.rules + plan.loopbackRules)
             await remove(previous.filter { !wanted.contains($0.rule) })
             var entries: [ForwardState.Entry] = []
-            let userMode = config.network.isUserMode
-            for (rule, viaSSH) in plan.rules.map({ ($0, userMode) }) + plan.loopbackRules.map({ ($0, true) }) {
+            // Ports on the machine's own loopback only SSH into the machine reaches.
+            for (rule, route) in plan.rules.map({ ($0, route) }) + plan.loopbackRules.map({ ($0, ForwardState.Route.guestSSH) }) {
                 if let kept = previous.first(where: { $0.rule == rule && $0.listening }) {
                     entries.append(kept)
                     continue
                 }
                 do {
-                    if viaSSH {
-                        try await ssh().add(rule)
-                    } else {
-                        try await forwarder.add([rule])
-                    }
-                    entries.append(.init(rule: rule, source: .container(container.name), listening: true, viaSSH: viaSSH))
+                    try await add(rule, route: route)
+                    entries.append(.init(rule: rule, source: .container(container.name), listening: true, route: route))
                 } catch {
                     logger.warning("container \(container.name) publishes port \(rule.listenPort): \(error)")
                     entries.append(.init(rule: rule, source: .container(container.name), listening: false,
-                                         error: "\(error)", viaSSH: viaSSH))
+                                         error: "\(error)", route: route))
                 }
             }
             published[container.id] = entries.isEmpty ? nil : entries
@@ -149,20 +169,36 @@ public actor ForwardingService {
         publishState()
     }
 
+    private func add(_ rule: ForwardRule, route: ForwardState.Route) async throws {
+        switch route {
+        case .direct: try await forwarder.add([rule])
+        case .guestSSH: try await guestSSH().add(rule)
+        case .hostSSH: try await hostSSH().add(rule)
+        }
+    }
+
     private func remove(_ entries: [ForwardState.Entry]) async {
         for entry in entries where entry.listening {
-            if entry.viaSSH == true {
-                await sshForwarding?.remove(entry.rule)
-            } else {
-                await forwarder.remove([entry.rule])
+            switch entry.route {
+            case .direct: await forwarder.remove([entry.rule])
+            case .guestSSH: await guestForwarding?.remove(entry.rule)
+            case .hostSSH: await hostForwarding?.remove(entry.rule)
             }
         }
     }
 
-    private func ssh() throws -> SSHForwarding {
-        if let sshForwarding { return sshForwarding }
-        let made = try SSHForwarding(ssh: try SSHCommand(config: config, store: machines.store))
-        sshForwarding = made
+    private func guestSSH() throws -> SSHForwarding {
+        if let guestForwarding { return guestForwarding }
+        let made = try SSHForwarding(guest: try SSHCommand(config: config, store: machines.store))
+        guestForwarding = made
+        return made
+    }
+
+    private func hostSSH() throws -> SSHForwarding {
+        if let hostForwarding { return hostForwarding }
+        guard let tunnel = config.tunnel else { throw BerthError(.command, "machine \"\(name)\" is on this host") }
+        let made = try SSHForwarding(host: tunnel.host)
+        hostForwarding = made
         return made
     }
 

@@ -117,6 +117,11 @@ extension Machines {
                 config.network = reservation.attachment
                 let attachment = config.network
                 operation.onFailure("network") { try await driver.releaseAddress(attachment) }
+                // On another hypervisor host, the guest's address is on that host's network: Docker
+                // comes here through SSH to that host.
+                if let host = RemoteHost(libvirtURI: request.libvirtURI) {
+                    config.tunnel = .init(host: host, dockerPort: try FreePort.find())
+                }
                 try store.save(config)
                 if reservation.networkCreated { try await restoreReservations(on: request.network, except: request.name) }
             }
@@ -131,17 +136,30 @@ extension Machines {
             }
 
             try await operation.stage("boot") {
-                try await driver.define(config, consoleLog: machineDirectory.appendingPathComponent("console.log"))
+                let log = try consoleLog(of: config, driver: driver)
+                // Made by this user, so the console log stays theirs to read whoever writes it (virtlogd).
+                if config.tunnel == nil, !FileManager.default.fileExists(atPath: log.path) {
+                    FileManager.default.createFile(atPath: log.path, contents: nil, attributes: [.posixPermissions: 0o600])
+                }
+                try await driver.define(config, consoleLog: log)
                 let frozen = config
                 operation.onFailure("domain") { try await driver.undefine(frozen) }
                 try await driver.start(config)
+                if config.tunnel != nil {
+                    let forwarder = forwarder(config.name)
+                    try await forwarder.ensureRunning()
+                    operation.onFailure("tunnel") { await forwarder.stop() }
+                }
             }
 
             let timeout = request.waitTimeout ?? (virtChoice.virtType == .kvm ? .seconds(300) : .seconds(900))
             let deadline = ContinuousClock.now + timeout
-            try await operation.stage("waiting for SSH") {
-                try await waitUntil(deadline, for: config, what: "SSH on \(config.network.ip):22") {
-                    await TCPProbe.isOpen(host: config.network.ip, port: config.ssh.port)
+            // A machine on another host is not reachable from here but through its Docker tunnel.
+            if config.tunnel == nil {
+                try await operation.stage("waiting for SSH") {
+                    try await waitUntil(deadline, for: config, what: "SSH on \(config.network.ip):22") {
+                        await TCPProbe.isOpen(host: config.network.ip, port: config.ssh.port)
+                    }
                 }
             }
             try await operation.stage("waiting for Docker") {
@@ -174,6 +192,13 @@ extension Machines {
         if try await driver.domainExists(named: request.name) {
             throw BerthError(.machineExists, "libvirt already has a domain named \"\(request.name)\" at \(request.libvirtURI); pick another machine name")
         }
+    }
+
+    /// Where the machine's serial console is logged: its folder here, or for a machine on another
+    /// hypervisor host, a file in that host's storage pool (berth reads it through libvirt).
+    func consoleLog(of config: MachineConfig, driver: LibvirtDriver) throws -> URL {
+        if config.tunnel != nil { return URL(fileURLWithPath: driver.poolPath).appendingPathComponent(LibvirtDriver.consoleLogVolume(config)) }
+        return try store.consoleLog(config.name)
     }
 
     /// The cache an image came from: the user's own, or the host's system cache.

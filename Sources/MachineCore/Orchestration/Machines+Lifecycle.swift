@@ -56,11 +56,15 @@ extension Machines {
         let certificatesChanged = try certificateFiles(config.name).ensureServerCertificate(
             store: storeCertificates, machineName: config.name, ip: config.network.ip)
         try await driver.start(config)
+        // A machine on another host is reached through its forwarder's tunnel.
+        if config.tunnel != nil { try await syncForwarder(config) }
         guard waitForDocker || certificatesChanged || moved else { return nil }
         let deadline = ContinuousClock.now + (timeout ?? (config.hypervisor.virtType == "kvm" ? .seconds(300) : .seconds(900)))
         if certificatesChanged {
-            try await waitUntil(deadline, for: config, what: "SSH on \(config.network.ip):22") {
-                await TCPProbe.isOpen(host: config.network.ip, port: config.ssh.port)
+            if config.tunnel == nil {
+                try await waitUntil(deadline, for: config, what: "SSH on \(config.network.ip):22") {
+                    await TCPProbe.isOpen(host: config.network.ip, port: config.ssh.port)
+                }
             }
             try await pushCertificates(config)
         }

@@ -28,6 +28,8 @@ public struct SSHCommand: Sendable {
                        "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10",
                        "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3"]
         if config.ssh.knownHostsFile != nil { options += ["-o", "HostKeyAlgorithms=ssh-ed25519"] }
+        // A machine on another hypervisor host is reached through that host.
+        if let tunnel = config.tunnel { options += ["-o", "ProxyCommand=\(tunnel.host.proxyCommand)"] }
         return options
     }
 

@@ -30,8 +30,23 @@ public struct MachineConfig: Codable, Sendable, Equatable {
     public var ports: [PortSpec]?
     /// Whether containers' published ports are forwarded to the same host ports (on by default).
     public var autoPublish: Bool?
-    /// Whether the machine needs a port forwarder while it runs.
-    public var wantsForwarder: Bool { !(ports ?? []).isEmpty || (autoPublish ?? true) }
+    /// For a machine on another hypervisor host: how berth reaches it, through SSH to that host.
+    public var tunnel: Tunnel?
+    /// Whether the machine needs a port forwarder while it runs (a remote machine's Docker endpoint
+    /// comes through one too).
+    public var wantsForwarder: Bool { !(ports ?? []).isEmpty || (autoPublish ?? true) || tunnel != nil }
+
+    /// A machine on another hypervisor host: its guest address is on that host's NAT network, so
+    /// Docker's endpoint is forwarded through SSH to that host, to `dockerPort` on 127.0.0.1 here,
+    /// and SSH to the guest hops through that host.
+    public struct Tunnel: Codable, Sendable, Equatable {
+        public var host: RemoteHost
+        public var dockerPort: Int
+        public init(host: RemoteHost, dockerPort: Int) {
+            self.host = host
+            self.dockerPort = dockerPort
+        }
+    }
     /// Labels for `ls --filter label=…` (the engine labels).
     public var labels: [String] { engine.labels }
 
@@ -178,6 +193,11 @@ public struct MachineConfig: Codable, Sendable, Equatable {
         }
     }
 
+    /// Where this host reaches the machine's Docker: its address, or the tunnel's port on 127.0.0.1.
+    public var dockerAddress: (host: String, port: Int) {
+        tunnel.map { ("127.0.0.1", $0.dockerPort) } ?? (network.ip, engine.port)
+    }
+
     /// The Docker endpoint, as `DOCKER_HOST` takes it.
-    public var dockerURL: String { "tcp://\(network.ip):\(engine.port)" }
+    public var dockerURL: String { "tcp://\(dockerAddress.host):\(dockerAddress.port)" }
 }
