@@ -30,7 +30,7 @@ struct Scp: AsyncParsableCommand {
             access[name] = try SSHCommand(config: try await machines.runningConfig(name), store: global.store)
         }
         let arguments = try ScpArguments.translate(paths, recursive: recursive) { name in
-            guard let ssh = access[name] else { throw BerthError(.machineNotFound, "machine \"\(name)\" does not exist") }
+            guard let ssh = access[name] else { throw BerthError(.machineNotFound, DockerMachineWording.doesNotExist(name)) }
             return ssh
         }
         try ProgramReplacement.exec("scp", arguments)
