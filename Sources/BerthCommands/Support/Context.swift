@@ -2,8 +2,8 @@ import Foundation
 import MachineCore
 
 extension GlobalOptions {
-    /// The machines in the chosen store.
-    var machines: Machines { Machines(store: store) }
+    /// The machines in the chosen store, with the docker CLI's contexts ($DOCKER_CONFIG) following them.
+    var machines: Machines { Machines(store: store, dockerContexts: DockerContextStore.resolve()) }
 }
 
 /// Output formats shared by commands that print data.
