@@ -1,0 +1,104 @@
+import ArgumentParser
+import Foundation
+import MachineCore
+
+struct Mount: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Mount a folder of a machine on the host with SSHFS, or unmount it (-u).",
+        discussion: """
+            Write the machine's folder as NAME:PATH (a PATH alone is on machine "default"):
+              berth mount dev:/home/docker/app ./app
+              berth mount -u dev:/home/docker/app ./app
+            Without MOUNTPOINT the folder is mounted at the same path on the host, as in Docker Machine. Mounting needs \
+            sshfs (sudo apt-get install sshfs) and a running machine, and uses the machine's key and pinned host key; \
+            unmounting uses fusermount and needs neither the machine nor sshfs.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+    @Flag(name: [.short, .customLong("unmount")], help: "Unmount instead of mount.") var unmount = false
+    @Argument(help: "The machine's folder: NAME:PATH.") var source: String
+    @Argument(help: "Where on the host (default: the same path).", completion: .directory) var mountPoint: String?
+
+    func validate() throws {
+        let location = MountArguments.source(source)
+        guard !(mountPoint ?? location.path).isEmpty else {
+            throw ValidationError("name the folder to mount: NAME:PATH, or give a MOUNTPOINT")
+        }
+    }
+
+    func run() async throws {
+        let location = MountArguments.source(source)
+        let target = mountPoint ?? location.path
+        if unmount {
+            guard let (program, arguments) = MountArguments.unmountCommand(target, which: Subprocess.which) else {
+                throw BerthError(.command, "You must have a copy of the fusermount binary locally to use the unmount option; install it with `sudo apt-get install fuse3`")
+            }
+            try ProgramReplacement.exec(program, arguments)
+        }
+        guard Subprocess.which("sshfs") != nil else {
+            throw BerthError(.command, "\(DockerMachineWording.sshfsMissing); install it with `sudo apt-get install sshfs`")
+        }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: target, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw BerthError(.invalidArgument, "the mount point \(target) is not a folder on this host; make it with `mkdir -p \(target)`")
+        }
+        let config = try await global.machines.runningConfig(location.machine)
+        let ssh = try SSHCommand(config: config, store: global.store)
+        try ProgramReplacement.exec("sshfs", MountArguments.sshfs(location, mountPoint: target, ssh: ssh))
+    }
+}
+
+/// Turns `berth mount` operands into sshfs and fusermount arguments.
+enum MountArguments {
+    struct Location: Equatable {
+        var machine: String
+        /// Another user in the machine (`user@NAME:PATH`), as Docker Machine allowed.
+        var user: String?
+        var path: String
+    }
+
+    /// `dev:/srv` is /srv on machine dev, `docker@dev:/srv` the same as user docker, `/srv` alone on "default".
+    static func source(_ operand: String) -> Location {
+        guard let colon = operand.firstIndex(of: ":") else { return Location(machine: "default", user: nil, path: operand) }
+        var machine = String(operand[..<colon])
+        var user: String?
+        if let at = machine.firstIndex(of: "@") {
+            user = String(machine[..<at])
+            machine = String(machine[machine.index(after: at)...])
+        }
+        return Location(machine: machine, user: user, path: String(operand[operand.index(after: colon)...]))
+    }
+
+    /// sshfs's arguments: berth's SSH options (key, pinned host key, time-outs) as `-o` options, the
+    /// port, then `USER@IP:PATH` and the mount point after `--`.
+    static func sshfs(_ location: Location, mountPoint: String, ssh: SSHCommand) -> [String] {
+        var options: [String] = []
+        var words = ssh.commonOptions[...]
+        while let flag = words.popFirst() {
+            guard let value = words.popFirst() else { break }
+            switch flag {
+            case "-i": options += ["-o", "IdentityFile=" + escape(value)]
+            case "-o": options += ["-o", escape(value)]
+            default: options += [flag, value]
+            }
+        }
+        let user = location.user ?? ssh.config.ssh.user
+        return options + ["-p", String(ssh.config.ssh.port), "--", "\(user)@\(ssh.config.network.ip):\(location.path)", mountPoint]
+    }
+
+    /// sshfs reads `-o` values as comma-separated lists: a comma or backslash in a path is escaped.
+    static func escape(_ value: String) -> String {
+        value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: ",", with: "\\,")
+    }
+
+    /// The program that unmounts a FUSE mount without root (fusermount3, or fusermount), or, for
+    /// root when neither is there, umount.
+    static func unmountCommand(_ mountPoint: String, isRoot: Bool = getuid() == 0,
+                               which: (String) -> String?) -> (String, [String])? {
+        for program in ["fusermount3", "fusermount"] where which(program) != nil {
+            return (program, ["-u", "--", mountPoint])
+        }
+        if isRoot, which("umount") != nil { return ("umount", ["--", mountPoint]) }
+        return nil
+    }
+}
