@@ -24,7 +24,7 @@ public struct Berth: AsyncParsableCommand {
         subcommands: [
             Create.self, Ls.self, Env.self, Start.self, Stop.self, Restart.self, Kill.self, Rm.self,
             Active.self, ConfigCommand.self, Inspect.self, IP.self, Status.self, URLCommand.self, SSH.self, Scp.self,
-            Provision.self, RegenerateCerts.self, Upgrade.self, Use.self, Mount.self, Image.self, VersionCommand.self,
+            Provision.self, RegenerateCerts.self, Upgrade.self, Use.self, Mount.self, Doctor.self, Image.self, VersionCommand.self,
             GenerateManual.self,
         ])
 
