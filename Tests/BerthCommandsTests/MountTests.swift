@@ -41,6 +41,30 @@ struct MountTests {
         #expect(MountArguments.unmountCommand("/mnt", isRoot: false) { $0 == "umount" ? "/bin/umount" : nil } == nil)
     }
 
+    /// sshfs mounts, then leaves a daemon (and an ssh) holding whatever output it inherited; berth
+    /// must return as soon as sshfs itself exits, and must not hand its own output to them.
+    @Test("berth waits for sshfs, not for the daemon it leaves behind; a failure's message is kept")
+    func daemonLeftBehind() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("berth-fake-sshfs-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let daemonizing = directory.appendingPathComponent("sshfs-ok")
+        try "#!/bin/sh\necho mounting >&2\nsleep 30 &\nexit 0\n".write(to: daemonizing, atomically: true, encoding: .utf8)
+        let failing = directory.appendingPathComponent("sshfs-fails")
+        try "#!/bin/sh\necho 'read: Connection reset by peer' >&2\nexit 1\n".write(to: failing, atomically: true, encoding: .utf8)
+        chmod(daemonizing.path, 0o755)
+        chmod(failing.path, 0o755)
+
+        let started = ContinuousClock.now
+        let ok = try await SSHFSRun.mount(["a", "b"], program: daemonizing.path)
+        #expect(ContinuousClock.now - started < .seconds(10), "returned while the daemon still runs")
+        #expect(ok.status == 0)
+        #expect(ok.errors == "mounting")
+        let failed = try await SSHFSRun.mount([], program: failing.path)
+        #expect(failed.status == 1)
+        #expect(failed.errors == "read: Connection reset by peer")
+    }
+
     @Test("without sshfs or fusermount, one line that says how to install them; a mount point that is not a folder is refused")
     func missingPrograms() async throws {
         let store = try TemporaryStore()

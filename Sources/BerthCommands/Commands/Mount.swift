@@ -44,7 +44,12 @@ struct Mount: AsyncParsableCommand {
         }
         let config = try await global.machines.runningConfig(location.machine)
         let ssh = try SSHCommand(config: config, store: global.store)
-        try ProgramReplacement.exec("sshfs", MountArguments.sshfs(location, mountPoint: target, ssh: ssh))
+        let (status, errors) = try await SSHFSRun.mount(MountArguments.sshfs(location, mountPoint: target, ssh: ssh))
+        guard status == 0 else {
+            let reason = errors.split(separator: "\n").last.map(String.init) ?? "exit status \(status)"
+            throw BerthError(.command, "sshfs could not mount \(source) at \(target): \(reason)")
+        }
+        Terminal.status("Mounted \(config.name):\(location.path) at \(target); unmount it with `berth mount -u \(source) \(target)`.")
     }
 }
 
@@ -100,5 +105,71 @@ enum MountArguments {
         }
         if isRoot, which("umount") != nil { return ("umount", ["--", mountPoint]) }
         return nil
+    }
+}
+
+/// Runs sshfs until it has mounted the folder and gone into the background. The daemon it leaves,
+/// and the ssh under it, keep open whatever they inherited: given berth's own output, a script
+/// reading it (`out=$(berth mount …)`) would wait for them forever, and so would Foundation's
+/// Process, which learns of its child's end through a descriptor the child inherits. So sshfs is
+/// started with posix_spawn, its output goes to a temporary file (shown if the mount fails), and
+/// berth waits for sshfs itself with waitpid.
+enum SSHFSRun {
+    static func mount(_ arguments: [String], program: String? = Subprocess.which("sshfs")) async throws -> (status: Int32, errors: String) {
+        guard let program else {
+            throw BerthError(.command, "\(DockerMachineWording.sshfsMissing); install it with `sudo apt-get install sshfs`")
+        }
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("berth-sshfs-\(UUID().uuidString).log")
+        let fd = open(log.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw BerthError(.command, "cannot make a temporary file for sshfs's messages in \(log.deletingLastPathComponent().path): \(String(cString: strerror(errno)))")
+        }
+        defer {
+            close(fd)
+            unlink(log.path)
+        }
+        let pid = try spawn(program, arguments, output: fd)
+        let status = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                var status: Int32 = 0
+                while waitpid(pid, &status, 0) < 0, errno == EINTR {}
+                continuation.resume(returning: status)
+            }
+        }
+        let errors = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        // Exited normally: its exit status; killed by a signal: 128 + the signal, as shells report it.
+        let exit = status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        return (exit, errors.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    /// The open descriptors a spawned program would inherit (those without close-on-exec).
+    private static func inheritableDescriptors() -> [Int32] {
+        let listed = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        return listed.compactMap(Int32.init).filter { descriptor in
+            let flags = fcntl(descriptor, F_GETFD)
+            return flags >= 0 && flags & FD_CLOEXEC == 0
+        }
+    }
+
+    /// Starts `program` with standard input from /dev/null and standard output and error into `output`.
+    private static func spawn(_ program: String, _ arguments: [String], output: Int32) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, output, 1)
+        posix_spawn_file_actions_adddup2(&actions, output, 2)
+        // Nothing else berth holds (or inherited) goes to the daemon, which would keep it open.
+        for descriptor in inheritableDescriptors() where descriptor > 2 {
+            posix_spawn_file_actions_addclose(&actions, descriptor)
+        }
+        let argv: [UnsafeMutablePointer<CChar>?] = ([program] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, program, &actions, nil, argv, environ)
+        guard result == 0 else {
+            throw BerthError(.command, "cannot run \(program): \(String(cString: strerror(result)))")
+        }
+        return pid
     }
 }
