@@ -39,13 +39,13 @@ public struct HostDoctor: Sendable {
             checks.append(await networkCheck(libvirt))
             checks += await poolChecks(libvirt, driver: driver)
         } else {
-            let reason = "needs libvirt, which does not answer"
+            let reason = "needs a libvirt connection (see libvirt-socket)"
             checks += [HostCheck.Code.qemu, .firmware, .networkSubnet, .poolAccess, .poolSpace].map {
                 HostCheck($0, .skipped, reason)
             }
         }
         checks += storeChecks()
-        checks.append(connection.connection == nil ? HostCheck(.kvm, .skipped, "needs libvirt, which does not answer")
+        checks.append(connection.connection == nil ? HostCheck(.kvm, .skipped, "needs a libvirt connection (see libvirt-socket)")
                                                    : await kvmCheck(driver))
         checks.append(libguestfsCheck())
         // Run in the order above (the store is looked at before the probe writes to it), shown in the codes' order.
@@ -91,7 +91,7 @@ public struct HostDoctor: Sendable {
     func groupCheck(libvirtAnswered: Bool) -> HostCheck {
         if geteuid() == 0 { return HostCheck(.libvirtGroup, .ok, "berth runs as root") }
         guard isLocal, isSystem else { return HostCheck(.libvirtGroup, .ok, "not needed for \(uri)") }
-        let user = FileAccess.Identity.named(String(cString: getpwuid(geteuid()).pointee.pw_name))
+        let user = getpwuid(geteuid()).flatMap { FileAccess.Identity.named(String(cString: $0.pointee.pw_name)) }
         guard let group = getgrnam("libvirt") else {
             return libvirtAnswered ? HostCheck(.libvirtGroup, .ok, "this host has no libvirt group; libvirt lets you in")
                                    : HostCheck(.libvirtGroup, .failed, "this host has no libvirt group",
