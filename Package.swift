@@ -108,7 +108,7 @@ let package = Package(
         .testTarget(name: "IntegrationTests", dependencies: [
             "MachineCore", "Libvirt", "Guestfs", "Download", "TestSupport",
             .product(name: "Crypto", package: "swift-crypto"),
-        ]),
+        ], exclude: ["Scripts"]),
     ],
     swiftLanguageModes: [.v6]
 )

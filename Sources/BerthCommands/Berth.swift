@@ -24,8 +24,8 @@ public struct Berth: AsyncParsableCommand {
         subcommands: [
             Create.self, Ls.self, Env.self, Start.self, Stop.self, Restart.self, Kill.self, Rm.self,
             Active.self, ConfigCommand.self, Inspect.self, IP.self, Status.self, URLCommand.self, SSH.self, Scp.self,
-            Provision.self, RegenerateCerts.self, Upgrade.self, Use.self, Port.self, NetworkCommand.self, Hosts.self, Image.self, VersionCommand.self,
-            GenerateManual.self, ForwarderCommand.self,
+            Provision.self, RegenerateCerts.self, Upgrade.self, Use.self, Mount.self, Port.self, NetworkCommand.self, Hosts.self,
+            Doctor.self, Image.self, VersionCommand.self, GenerateManual.self, ForwarderCommand.self,
         ])
 
     public init() {}

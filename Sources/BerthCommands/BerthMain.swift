@@ -26,9 +26,11 @@ public enum BerthMain {
                 try command.run()
             }
         } catch let error as BerthError {
-            Terminal.error(error.message)
-            if debug { error.chain.dropFirst().forEach { Terminal.error($0) } }
-            exit(error.code == .interrupted ? 130 : 1)
+            report(error, debug: debug)
+            exit(ExitStatus.of(error))
+        } catch let failure as CommandFailure {
+            report(failure.error, debug: debug)
+            exit(failure.status)
         } catch let error as ExitCode {
             exit(error.rawValue)
         } catch {
@@ -41,6 +43,25 @@ public enum BerthMain {
             exit(Berth.exitCode(for: error).rawValue)
         }
     }
+
+    private static func report(_ error: BerthError, debug: Bool) {
+        Terminal.error(error.message)
+        if debug { error.chain.dropFirst().forEach { Terminal.error($0) } }
+    }
+}
+
+/// berth's exit statuses, for scripts (the README lists them):
+/// 0 success; 1 a failure (its one-line message on standard error); 3 create found the host unable
+/// to make a machine before making anything (Docker Machine's status for a failed pre-create check);
+/// 64 a command line berth cannot read (unknown flag, bad value); 130 interrupted (Ctrl-C).
+/// `ssh` and `scp` exit with the status of the program they run.
+enum ExitStatus {
+    static let failure: Int32 = 1
+    static let preCreateCheck: Int32 = 3
+    static let usage: Int32 = 64
+    static let interrupted: Int32 = 130
+
+    static func of(_ error: BerthError) -> Int32 { error.code == .interrupted ? interrupted : failure }
 }
 
 /// Writing to the terminal: colour only on a terminal and never with NO_COLOR.

@@ -29,6 +29,10 @@ public final class StoragePool: LibvirtObject, @unchecked Sendable {
         try await call("set autostart of storage pool") { virStoragePoolSetAutostart($0, enabled ? 1 : 0) }
     }
 
+    public func xmlDescription() async throws -> String {
+        try await string("describe storage pool") { virStoragePoolGetXMLDesc($0, 0) }
+    }
+
     /// Creates a volume from its XML description (for example a qcow2 overlay on a backing file).
     @discardableResult
     public func createVolume(xml: String) async throws -> StorageVolume {

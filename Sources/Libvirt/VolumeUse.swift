@@ -106,9 +106,10 @@ extension Connection {
     private func backingChain(from path: String) async throws -> [String] {
         var chain = [Self.comparable(path)]
         var current = path
-        // Bounded, and stops at a loop: a chain is short.
+        // Bounded, and stops at a loop: a chain is short. A volume that vanishes while this looks (a
+        // pool whose files were deleted behind libvirt's back) ends the chain.
         while chain.count < 32, let volume = try await storageVolumeIfExists(path: current),
-              let backing = try await volume.backingStorePath() {
+              let backing = try? await volume.backingStorePath() {
             let next = Self.comparable(backing)
             guard !chain.contains(next) else { break }
             chain.append(next)

@@ -31,6 +31,16 @@ struct ArgumentValidationTests {
         #expect(bare.command.isEmpty)
     }
 
+    @Test("create takes --tls-san (repeatable, IPs or DNS names) and --no-context")
+    func createFlags() throws {
+        let create = try #require(try Berth.parseAsRoot(["create", "--tls-san", "docker.example.com", "--tls-san", "10.0.0.5",
+                                                         "--no-context", "dev"]) as? Create)
+        #expect(create.tlsSAN == ["docker.example.com", "10.0.0.5"])
+        #expect(create.noContext)
+        let message = try #require(Self.failure(["create", "--tls-san", "not a name", "dev"]))
+        #expect(message.contains("--tls-san takes an IP address or a DNS name"))
+    }
+
     @Test("create refuses a bad --virt-type")
     func virtType() throws {
         let message = try #require(Self.failure(["create", "--virt-type", "xen"]))

@@ -6,10 +6,11 @@ import Testing
 @Suite("berth ls: table and --filter")
 struct LsTests {
     static func row(_ name: String, state: MachineState = .running, active: Bool = false, driver: String = "libvirt",
-                    docker: String? = "v26.1.5", error: String? = nil, labels: [String] = []) -> MachineListing {
+                    docker: String? = "v26.1.5", error: String? = nil, labels: [String] = [],
+                    responseTimeMs: Int = 0) -> MachineListing {
         MachineListing(name: name, active: active, driver: driver, state: state,
                        url: state == .running ? "tcp://192.168.122.10:2376" : "", dockerVersion: docker, error: error,
-                       labels: labels)
+                       labels: labels, responseTimeMs: responseTimeMs)
     }
 
     @Test("the table has Docker Machine's columns, aligned, with * for the active machine")
@@ -71,6 +72,28 @@ struct LsTests {
         #expect(try MachineFilter(["label=env=prod"]).matches(row))
         #expect(!(try MachineFilter(["label=env=dev"]).matches(row)))
         #expect(!(try MachineFilter(["label=owner"]).matches(row)))
+    }
+
+    @Test("label= values compare without regard to case, keys exactly, as Docker Machine compared them")
+    func labelCase() throws {
+        let row = Self.row("a", labels: ["env=Prod", "Team=web"])
+        #expect(try MachineFilter(["label=env=prod"]).matches(row))
+        #expect(try MachineFilter(["label=env=PROD"]).matches(row))
+        #expect(!(try MachineFilter(["label=ENV=prod"]).matches(row)))
+        #expect(try MachineFilter(["label=Team"]).matches(row))
+        #expect(!(try MachineFilter(["label=env=pro"]).matches(row)))
+    }
+
+    @Test("an invalid name= regular expression is an error in one line")
+    func badRegex() {
+        let error = #expect(throws: BerthError.self) { try MachineFilter(["name=dev("]) }
+        #expect(error?.message == #"invalid name filter "dev(": not a regular expression"#)
+    }
+
+    @Test("the Timeout state shows in the table")
+    func timeoutRow() {
+        let text = Ls.table([Self.row("dev", state: .timeout, docker: nil, error: "Docker did not answer within 3s")])
+        #expect(text.split(separator: "\n")[1].split(separator: " ").prefix(4) == ["dev", "-", "libvirt", "Timeout"])
     }
 
     @Test("no filter matches everything")

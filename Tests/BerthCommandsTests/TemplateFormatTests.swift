@@ -10,14 +10,13 @@ import Testing
 @Suite("ls and inspect --format with Go templates")
 struct TemplateFormatTests {
     static let rows = [
-        LsTests.row("build-server", state: .stopped, docker: nil),
-        LsTests.row("dev", active: true),
-        LsTests.row("web", state: .error, docker: nil, error: "libvirt has no domain web"),
+        LsTests.row("build-server", state: .stopped, docker: nil, responseTimeMs: 1500),
+        LsTests.row("dev", active: true, responseTimeMs: 1500),
+        LsTests.row("web", state: .error, docker: nil, error: "libvirt has no domain web", responseTimeMs: 1500),
     ]
-    static let responseTime = Duration.milliseconds(1500)
 
     static func ls(_ format: String) throws -> String {
-        try Ls.template(format).render(rows, responseTime: responseTime)
+        try Ls.template(format).render(rows)
     }
 
     @Test("Docker Machine's default ls format gives its columns, tab-aligned, trailing padding and all")
@@ -52,8 +51,8 @@ struct TemplateFormatTests {
         #expect(try Self.ls(#"{{.Name}}\t{{.URL}}"#) == "build-server\t\ndev\ttcp://192.168.122.10:2376\nweb\t\n")
         #expect(try Self.ls("  {{.Name}} {{.State}} {{.ActiveSwarm}} [{{.Swarm}}]  ")
             == "build-server Stopped false []\ndev Running false []\nweb Error false []\n")
-        #expect(try Ls.template("table {{.Name}}").render([], responseTime: .zero) == "NAME\n")
-        #expect(try Ls.template("{{.Name}}").render([], responseTime: .zero) == "")
+        #expect(try Ls.template("table {{.Name}}").render([]) == "NAME\n")
+        #expect(try Ls.template("{{.Name}}").render([]) == "")
     }
 
     @Test("an unknown ls field fails at once, in one line naming it, even with no machines")

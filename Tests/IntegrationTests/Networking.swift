@@ -21,7 +21,7 @@ extension RealMachines {
             try await CLI.berth("create", "--memory", "1024", "--network", Self.network,
                                 "-p", "18181:8181", "-p", "18153:8153/udp", Self.machine)
             try await Self.startGuestServices()
-            #expect(try await Loopback.httpGet(port: 18181)?.contains("served by the guest") == true)
+            #expect(try await Loopback.eventually { try await Loopback.httpGet(port: 18181)?.contains("served by the guest") == true })
             #expect(try await Loopback.udpEcho(port: 18153, message: "ping over udp") == "ping over udp")
 
             // Auto-publish: a container published on the machine's loopback answers on the host's,
@@ -70,7 +70,7 @@ extension RealMachines {
             #expect(try await Loopback.httpGet(port: 18181) == nil)
             try await CLI.berth("start", Self.machine)
             try await Self.startGuestServices()
-            #expect(try await Loopback.httpGet(port: 18181)?.contains("served by the guest") == true)
+            #expect(try await Loopback.eventually { try await Loopback.httpGet(port: 18181)?.contains("served by the guest") == true })
             #expect(try await Loopback.udpEcho(port: 18153, message: "again") == "again")
 
             // Two machines on one network reach each other by name.

@@ -18,9 +18,14 @@ enum CLI {
 
     static var environment: [String: String] { environment(store: storePath) }
 
+    /// The docker CLI's folder for the tests (contexts berth writes; no credentials).
+    static let dockerConfig = FileManager.default.temporaryDirectory.appendingPathComponent("berth-it-docker-config").path
+
     static func environment(store: String, extra: [String: String] = [:]) -> [String: String] {
         var environment = ProcessInfo.processInfo.environment
         environment["BERTH_STORAGE_PATH"] = store
+        // create writes berth-NAME contexts: into a folder of the tests' own, never the host's ~/.docker.
+        environment["DOCKER_CONFIG"] = dockerConfig
         environment.removeValue(forKey: "DOCKER_HOST")
         environment["NO_COLOR"] = "1"
         environment.merge(extra) { _, new in new }

@@ -71,11 +71,11 @@ struct ForwarderUDPTests {
     func idleTimeout() async throws {
         let server = try await UDPEchoServer()
         let (forwarder, port) = try await forward(
-            to: server.port, proto: .udp, options: .init(udpIdleTimeout: .seconds(1)))
+            to: server.port, proto: .udp, options: .init(udpIdleTimeout: .seconds(4)))
         try await withUDPClient { (client: UDPExchanger) async throws -> Void in
             #expect(try await client.exchange(port: port, [[1]]) == [[1]])
             #expect(await forwarder.status().first?.openConnections == 1)
-            #expect(await eventually(10) { await forwarder.status().first?.openConnections == 0 })
+            #expect(await eventually(20) { await forwarder.status().first?.openConnections == 0 })
             // The client can start again: a new session.
             #expect(try await client.exchange(port: port, [[2]]) == [[2]])
             #expect(await forwarder.status().first?.totalConnections == 2)

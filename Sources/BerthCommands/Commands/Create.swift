@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Libvirt
 import MachineCore
+import Synchronization
 
 struct Create: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -9,7 +10,9 @@ struct Create: AsyncParsableCommand {
         discussion: """
             Runs in stages (preflight, image, disk, network, cloud-init seed, boot, waiting for SSH, \
             waiting for Docker) and prints each with its time. A failed or interrupted create removes \
-            everything it made.
+            everything it made. Once Docker answers, the Docker context berth-NAME is written (docker --context \
+            berth-NAME ps), unless --no-context. Exits with status 3 when the host fails the checks before \
+            anything is made (libvirt, storage pool, KVM probe), as Docker Machine did; `berth doctor` says why.
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -46,6 +49,10 @@ struct Create: AsyncParsableCommand {
     var publish: [String] = []
     @Flag(inversion: .prefixedNo, help: "Forward the ports containers publish to the same ports on 127.0.0.1.")
     var autoPublish = true
+    @Option(name: .customLong("tls-san"), help: "An extra name for the server certificate: an IP address or DNS name (repeatable).")
+    var tlsSAN: [String] = []
+    @Flag(name: .customLong("no-context"), help: "Do not write the Docker context berth-NAME (docker --context berth-NAME).")
+    var noContext = false
 
     func validate() throws {
         guard SizeArgument.mebibytes(memory) != nil else {
@@ -61,6 +68,9 @@ struct Create: AsyncParsableCommand {
         guard (1...256).contains(cpus) else { throw ValidationError("--cpus must be between 1 and 256, not \(cpus)") }
         if let virtType, DomainSpec.VirtType(rawValue: virtType) == nil {
             throw ValidationError("--virt-type must be kvm or qemu, not \"\(virtType)\"")
+        }
+        for name in tlsSAN {
+            do { try ServerCertificateNames.validate(name) } catch let error as BerthError { throw ValidationError(error.message) }
         }
     }
 
@@ -82,16 +92,52 @@ struct Create: AsyncParsableCommand {
         request.waitTimeout = timeout.map { .seconds($0) }
         request.ports = try parsePortSpecs(publish)
         request.autoPublish = autoPublish
+        request.tlsSANs = tlsSAN
+        request.registerDockerContext = !noContext
         let machines = global.machines
         let clock = ContinuousClock()
         let started = clock.now
         let complete = request
-        let config = try await Interrupts.cancellingOnSignal {
-            try await machines.create(complete, reporter: StageLines())
+        let reporter = StageRecorder(StageLines())
+        let config: MachineConfig
+        do {
+            config = try await Interrupts.cancellingOnSignal {
+                try await machines.create(complete, reporter: reporter)
+            }
+        } catch let error as BerthError where Self.isPreCreateFailure(error, stagesStarted: reporter.started) {
+            throw CommandFailure(error: error, status: ExitStatus.preCreateCheck)
         }
         Terminal.status("Machine \"\(config.name)\" is running at \(config.dockerURL) (\(StageLines.format(clock.now - started)) in all).")
         Terminal.status("To point your Docker client at it, run: eval $(berth env\(config.name == "default" ? "" : " \(config.name)"))")
     }
+}
+
+extension Create {
+    /// Whether a failed create failed on the host's checks before anything was made (libvirt
+    /// unreachable, no storage pool, the KVM probe): Docker Machine's failed pre-create check, for
+    /// which it exited with status 3.
+    static func isPreCreateFailure(_ error: BerthError, stagesStarted: [String]) -> Bool {
+        error.code == .hypervisor && stagesStarted.allSatisfy { $0 == "preflight" }
+    }
+}
+
+/// Passes stage progress on and remembers which stages began.
+final class StageRecorder: StageReporter {
+    private let next: any StageReporter
+    private let startedStages = Mutex<[String]>([])
+
+    init(_ next: any StageReporter) { self.next = next }
+
+    var started: [String] { startedStages.withLock { $0 } }
+
+    func stageStarted(_ stage: String) {
+        startedStages.withLock { $0.append(stage) }
+        next.stageStarted(stage)
+    }
+
+    func stageFinished(_ stage: String, after: Duration) { next.stageFinished(stage, after: after) }
+    func stageFailed(_ stage: String, after: Duration) { next.stageFailed(stage, after: after) }
+    func note(_ message: String) { next.note(message) }
 }
 
 /// `--virt-type` or `BERTH_VIRT_TYPE`, checked.

@@ -5,17 +5,21 @@ import MachineCore
 struct Env: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print the commands that point the docker client at a machine.",
-        discussion: "Use it as: eval $(berth env NAME). If the machine's IP changed, its server certificate is reissued first.")
+        discussion: """
+            Use it as: eval $(berth env NAME). If the machine's IP changed, its server certificate is reissued first. \
+            The closing hint repeats the command line as typed. -u/--unset undoes the settings and takes no NAME.
+            """)
 
     @OptionGroup var global: GlobalOptions
-    @OptionGroup var machine: MachineNameArgument
-    var name: String { machine.name }
+    @Argument(help: "The machine's name (default: \"default\").", completion: StoreCompletion.machines) var name: String?
     @Option(help: "The shell to print for: bash, zsh, fish, powershell, cmd, tcsh, emacs (default: detected from $SHELL).")
     var shell: String?
-    @Flag(help: "Print the commands that undo the settings.") var unset = false
+    @Flag(name: [.short, .long], help: "Print the commands that undo the settings.") var unset = false
     @Flag(name: .customLong("no-proxy"), help: "Add the machine's IP to NO_PROXY.") var noProxy = false
 
     func run() async throws {
+        // Docker Machine's words, as scripts may test them: --unset undoes whichever machine was set.
+        if unset, name != nil { throw BerthError(.invalidArgument, DockerMachineWording.unsetTakesNoName) }
         let kind: ShellKind
         if let shell {
             guard let chosen = ShellKind(name: shell) else {
@@ -26,16 +30,27 @@ struct Env: AsyncParsableCommand {
             kind = ShellKind.detect()
         }
         let environment = ProcessInfo.processInfo.environment
+        let typed = Self.usageCommand(CommandLine.arguments)
         if unset {
-            print(DockerEnvironment.renderUnset(for: kind, noProxy: noProxy), terminator: "")
+            print(DockerEnvironment.renderUnset(for: kind, noProxy: noProxy, command: typed), terminator: "")
             return
         }
         let machines = global.machines
-        let config = try await machines.runningConfig(name)
+        let config = try await machines.runningConfig(name ?? "default")
         try await machines.repairCertificates(config)
         var output = DockerEnvironment(machineName: config.name, ip: config.dockerAddress.host, port: config.dockerAddress.port,
                                        machineDirectory: try global.store.machineDirectory(config.name))
         if noProxy { output.addNoProxy(ip: config.dockerAddress.host, environment: environment) }
-        print(output.render(for: kind), terminator: "")
+        print(output.render(for: kind, command: typed), terminator: "")
+    }
+
+    /// The command line the closing hint repeats: the words as typed (the program as it was called,
+    /// path and all), joined by spaces, as Docker Machine printed it. Docker Machine put double quotes
+    /// around the program's path when it held a space or a backslash; berth does so for every word,
+    /// so that `-s "/my store"` comes out as something the shell can run again.
+    static func usageCommand(_ arguments: [String]) -> String {
+        arguments.map { word in
+            word.contains(" ") || word.contains("\\") ? "\"\(word)\"" : word
+        }.joined(separator: " ")
     }
 }

@@ -10,11 +10,7 @@ struct ImageLs: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @Flag(name: .shortAndLong, help: "Print only image names.") var quiet = false
-    @Option(name: [.short, .long], help: "Output format: table or json.") var format = "table"
-
-    func validate() throws {
-        guard OutputFormat(rawValue: format) != nil else { throw ValidationError("--format must be table or json, not \"\(format)\"") }
-    }
+    @OptionGroup var output: FormatOption
 
     func run() async throws {
         // The user's own images, then those of the host's system cache that the user's do not shadow.
@@ -24,10 +20,7 @@ struct ImageLs: AsyncParsableCommand {
             images.forEach { print($0.name) }
             return
         }
-        switch OutputFormat(rawValue: format) ?? .table {
-        case .json: print(try JSONOutput.string(images))
-        case .table: print(Self.table(images), terminator: "")
-        }
+        try output.print(images) { Self.table(images) }
     }
 
     static func table(_ images: [CachedImage], now: Date = Date()) -> String {
@@ -78,6 +71,11 @@ struct ImageInspect: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The image's name (see `berth image ls`).", completion: StoreCompletion.images) var name: String
+    @Option(name: [.short, .long], help: "Output format: json (the only one; accepted for scripts that ask).") var format = "json"
+
+    func validate() throws {
+        guard format == "json" else { throw ValidationError("--format must be json, not \"\(format)\"") }
+    }
 
     func run() async throws {
         guard let image = global.machines.images.entry(named: name) else {

@@ -75,21 +75,23 @@ struct Kill: AsyncParsableCommand {
 
 struct Rm: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Remove machines: domain, disk, seed, address reservation and files.")
+        abstract: "Remove machines: domain, disk, seed, address reservation and files.",
+        discussion: """
+            Asks first, reading the answer from standard input even when it is not a terminal (echo y | berth rm dev);             -y or -f skip the question. Unlike other commands, rm never means "default" by itself: name the machines.             The machine's Docker context (berth-NAME) goes too.
+            """)
     @OptionGroup var global: GlobalOptions
-    @OptionGroup var machines: MachineNames
-    @Flag(name: .shortAndLong, help: "Remove even if parts are already gone or the machine is broken.") var force = false
+    @Argument(help: "The machines to remove (at least one).", completion: StoreCompletion.machines) var names: [String] = []
+    @Flag(name: .shortAndLong, help: "Remove even if parts are already gone or the machine is broken; implies -y.") var force = false
     @Flag(name: .short, help: "Do not ask for confirmation.") var yes = false
 
     func run() async throws {
-        let names = machines.resolved
+        // Docker Machine's rule and words: removing is too final to fall back on "default".
+        guard !names.isEmpty else { throw BerthError(.invalidArgument, DockerMachineWording.noMachineNamed) }
         if !yes && !force {
-            guard Terminal.standardInputIsTerminal else {
-                throw BerthError(.invalidArgument, "rm needs confirmation: pass -y to remove without asking")
-            }
-            FileHandle.standardError.write(Data("Remove \(names.joined(separator: ", "))? (y/n): ".utf8))
-            guard let answer = readLine(), answer.lowercased().hasPrefix("y") else {
-                throw BerthError(.interrupted, "nothing removed")
+            Terminal.status("About to remove \(names.joined(separator: ", ")): each one's VM, disk, address reservation and files.")
+            guard try Confirmation.ask("Are you sure?", skipFlag: "-y") else {
+                Terminal.status("Nothing removed.")
+                return
             }
         }
         let all = global.machines

@@ -29,16 +29,17 @@ struct LsTemplate {
                                          error: nil, responseTime: .zero))
     }
 
-    func render(_ rows: [MachineListing], responseTime: Duration) throws -> String {
+    func render(_ rows: [MachineListing]) throws -> String {
         var output = table ? try template.render(Self.headerRow) : ""
-        for row in rows { output += try template.render(Self.row(row, responseTime: responseTime)) }
+        for row in rows { output += try template.render(Self.row(row)) }
         return table ? TabWriter().format(output) : output
     }
 
-    /// A row as Docker Machine's ls gave it to the template.
-    static func row(_ listing: MachineListing, responseTime: Duration) -> TemplateValue {
+    /// A row as Docker Machine's ls gave it to the template, with the machine's own response time.
+    static func row(_ listing: MachineListing) -> TemplateValue {
         row(name: listing.name, active: listing.active, driver: listing.driver, state: listing.state.rawValue,
-            url: listing.url, dockerVersion: listing.dockerVersion, error: listing.error, responseTime: responseTime)
+            url: listing.url, dockerVersion: listing.dockerVersion, error: listing.error,
+            responseTime: .milliseconds(listing.responseTimeMs))
     }
 
     static func row(name: String, active: Bool, driver: String, state: String, url: String, dockerVersion: String?,
@@ -62,13 +63,5 @@ struct LsTemplate {
     /// Docker Machine filled the table's header by running the template on the header names.
     static var headerRow: TemplateValue {
         .object(TemplateObject(headers.map { ($0.field, TemplateValue.string($0.header)) }))
-    }
-}
-
-extension Duration {
-    /// Rounded to whole milliseconds, as Docker Machine reported response times.
-    var roundedToMilliseconds: Duration {
-        let milliseconds = (Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15).rounded()
-        return .milliseconds(Int64(milliseconds))
     }
 }

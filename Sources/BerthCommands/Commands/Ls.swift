@@ -7,9 +7,10 @@ struct Ls: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List machines.",
         discussion: """
-            Columns: NAME ACTIVE DRIVER STATE URL DOCKER ERRORS. ACTIVE is * for the machine $DOCKER_HOST points at. \
-            States come from one libvirt listing; Docker is asked in parallel with a short timeout, so a dead \
-            machine never holds up the list.
+            Columns: NAME ACTIVE DRIVER STATE URL DOCKER ERRORS, in natural order of names (dev2 before dev10). \
+            ACTIVE is * for the running machine $DOCKER_HOST points at. States come from one libvirt listing; Docker \
+            is asked in parallel, and a running machine whose Docker does not answer within --timeout is shown as \
+            Timeout, so a dead machine never holds up the list. --format json gives each machine's responseTimeMs.
             --format also takes a Go template as Docker Machine's did, e.g. '{{.Name}} {{.State}}' or \
             'table {{.Name}}\\t{{.URL}}', with the fields Name, Active, ActiveHost, ActiveSwarm, DriverName, State, \
             URL, Swarm, DockerVersion, Error and ResponseTime.
@@ -17,7 +18,7 @@ struct Ls: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @Flag(name: .shortAndLong, help: "Print only machine names.") var quiet = false
-    @Option(name: .long, help: "Filter: name=, state=, driver=, label=key=value (repeatable; same key ORs, different keys AND).")
+    @Option(name: .long, help: "Filter: name=REGEX, state=, driver=, label=key[=value] (repeatable; same key ORs, different keys AND).")
     var filter: [String] = []
     @Option(name: [.short, .long], help: "Seconds to wait for each machine's Docker to answer.") var timeout = 3
     @Option(name: [.short, .long], help: "Output format: table, json, or a Go template such as '{{.Name}}'.")
@@ -34,17 +35,14 @@ struct Ls: AsyncParsableCommand {
     func run() async throws {
         let filters = try MachineFilter(filter)
         let template = try quiet || !OutputFormat.isTemplate(format) ? nil : Self.template(format)
-        let started = ContinuousClock.now
         let rows = await global.machines.list(timeout: .seconds(timeout), askDocker: !quiet).filter(filters.matches)
         if quiet {
             rows.forEach { print($0.name) }
             return
         }
         if let template {
-            // Machines are asked together, so each row's response time is the whole listing's.
-            let elapsed = (ContinuousClock.now - started).roundedToMilliseconds
             do {
-                print(try template.render(rows, responseTime: elapsed), terminator: "")
+                print(try template.render(rows), terminator: "")
             } catch let error as TemplateError {
                 throw BerthError(.invalidArgument, "--format: \(error)")
             }
@@ -88,7 +86,25 @@ struct MachineFilter: Sendable {
             guard ["name", "state", "driver", "label"].contains(key) else {
                 throw BerthError(.invalidArgument, "unknown filter key \"\(key)\": use name, state, driver or label")
             }
+            if key == "name" {
+                // Docker Machine failed on a bad expression too (after printing Go's parser error).
+                do { _ = try NSRegularExpression(pattern: value) } catch {
+                    throw BerthError(.invalidArgument, "invalid name filter \"\(value)\": not a regular expression")
+                }
+            }
             values[key, default: []].append(value)
+        }
+    }
+
+    /// `label=key=value` matches an engine label with that key and the value in any case, as Docker
+    /// Machine compared them; `label=key` matches the key with any value.
+    static func labelMatches(_ filter: String, _ labels: [String]) -> Bool {
+        let wanted = filter.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+        return labels.contains { label in
+            let parts = label.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard parts[0] == wanted[0] else { return false }
+            guard wanted.count == 2 else { return true }
+            return parts.count == 2 && parts[1].lowercased() == wanted[1].lowercased()
         }
     }
 
@@ -99,7 +115,7 @@ struct MachineFilter: Sendable {
                 case "name": row.name == value || row.name.range(of: value, options: .regularExpression) != nil
                 case "state": row.state.rawValue.lowercased() == value.lowercased()
                 case "driver": row.driver.lowercased() == value.lowercased()
-                default: row.labels.contains(value) || row.labels.contains { $0.hasPrefix(value + "=") }
+                default: Self.labelMatches(value, row.labels)
                 }
             }
         }

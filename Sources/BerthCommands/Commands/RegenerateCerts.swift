@@ -7,8 +7,10 @@ struct RegenerateCerts: AsyncParsableCommand {
         commandName: "regenerate-certs",
         abstract: "Issue new TLS certificates for machines and install them.",
         discussion: """
-            Issues a new server certificate for each machine and, when it is running, installs it and restarts Docker. \
-            With --client-certs, the CA and the client certificate are made again too; other machines then get a new server certificate on their next start, env or config.
+            Issues a new server certificate for each machine (with its --tls-san names) and, when it is running, installs it \
+            and restarts Docker; the machine's Docker context is rewritten. With --client-certs, the CA and the client \
+            certificate are made again too; other machines then get a new server certificate on their next start, env or config. \
+            Asks first, reading the answer from standard input even when it is not a terminal; -f skips the question.
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -19,13 +21,10 @@ struct RegenerateCerts: AsyncParsableCommand {
     func run() async throws {
         let names = machines.resolved
         if !force {
-            guard Terminal.standardInputIsTerminal else {
-                throw BerthError(.invalidArgument, "regenerate-certs needs confirmation: pass -f to regenerate without asking")
-            }
             let what = clientCerts ? "the CA, the client certificate and the certificates of" : "the TLS certificates of"
-            FileHandle.standardError.write(Data("Regenerate \(what) \(names.joined(separator: ", "))? This cannot be undone. (y/n): ".utf8))
-            guard let answer = readLine(), answer.lowercased().hasPrefix("y") else {
-                throw BerthError(.interrupted, "nothing regenerated")
+            guard try Confirmation.ask("Regenerate \(what) \(names.joined(separator: ", "))? This cannot be undone.", skipFlag: "-f") else {
+                Terminal.status("Nothing regenerated.")
+                return
             }
         }
         let all = global.machines

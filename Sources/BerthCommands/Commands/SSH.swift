@@ -19,7 +19,7 @@ struct SSH: AsyncParsableCommand {
 
     func run() async throws {
         let machines = global.machines
-        let config = try await machines.runningConfig(name)
+        let config = try await machines.runningConfig(name, headline: DockerMachineWording.sshHostNotRunning(name))
         let ssh = try SSHCommand(config: config, store: global.store)
         let command = self.command.first == "--" ? Array(self.command.dropFirst()) : self.command
         let tty = command.isEmpty && Terminal.standardInputIsTerminal

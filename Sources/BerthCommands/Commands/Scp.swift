@@ -13,7 +13,8 @@ struct Scp: AsyncParsableCommand {
             """)
 
     @OptionGroup var global: GlobalOptions
-    @Flag(name: .short, help: "Copy folders recursively.") var recursive = false
+    @Flag(name: [.short, .long], help: "Copy folders recursively.") var recursive = false
+    @Flag(name: [.short, .long], help: "No progress meter, warnings or diagnostics from scp.") var quiet = false
     @Argument(help: "Sources, then the destination: local paths or NAME:PATH.") var paths: [String] = []
 
     func validate() throws {
@@ -29,8 +30,8 @@ struct Scp: AsyncParsableCommand {
         for name in Set(paths.compactMap { ScpArguments.location($0).machine }).sorted() {
             access[name] = try SSHCommand(config: try await machines.runningConfig(name), store: global.store)
         }
-        let arguments = try ScpArguments.translate(paths, recursive: recursive) { name in
-            guard let ssh = access[name] else { throw BerthError(.machineNotFound, "machine \"\(name)\" does not exist") }
+        let arguments = try ScpArguments.translate(paths, recursive: recursive, quiet: quiet) { name in
+            guard let ssh = access[name] else { throw BerthError(.machineNotFound, DockerMachineWording.doesNotExist(name)) }
             return ssh
         }
         try ProgramReplacement.exec("scp", arguments)
@@ -54,7 +55,7 @@ enum ScpArguments {
         return Location(machine: String(name), path: String(operand[operand.index(after: colon)...]))
     }
 
-    static func translate(_ operands: [String], recursive: Bool,
+    static func translate(_ operands: [String], recursive: Bool, quiet: Bool = false,
                           access: (String) throws -> SSHCommand) throws -> [String] {
         var options: [String] = []
         var keys: [String] = []
@@ -79,6 +80,7 @@ enum ScpArguments {
         }
         if let port { options += ["-P", String(port)] }
         if recursive { options.append("-r") }
+        if quiet { options.append("-q") }
         if keys.count > 1 { options.append("-3") }
         return options + ["--"] + translated
     }

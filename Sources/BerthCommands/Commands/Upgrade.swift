@@ -5,7 +5,7 @@ import MachineCore
 struct Upgrade: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Upgrade Docker Engine in machines to the newest version their distribution packages.",
-        discussion: "Prints each machine's Docker Engine version afterwards. The machines must be running.")
+        discussion: "A stopped machine is started first, as Docker Machine did. Prints each machine's Docker Engine version afterwards.")
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var machines: MachineNames
@@ -13,6 +13,10 @@ struct Upgrade: AsyncParsableCommand {
     func run() async throws {
         let all = global.machines
         try await all.forEach(machines.resolved) { config in
+            if try await all.state(of: config) == .stopped {
+                Terminal.status("Starting machine \"\(config.name)\" so it can be upgraded...")
+                try await all.start(config)
+            }
             let version = try await all.upgrade(config)
             if let version {
                 print("\(config.name): Docker Engine \(version)")

@@ -2,9 +2,11 @@ import Foundation
 import MachineCore
 
 extension GlobalOptions {
-    /// The machines in the chosen store, with this executable as their port forwarder.
+    /// The machines in the chosen store, with this executable as their port forwarder and the docker
+    /// CLI's contexts ($DOCKER_CONFIG) following them.
     var machines: Machines {
-        Machines(store: store, executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath())
+        Machines(store: store, dockerContexts: DockerContextStore.resolve(),
+                 executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath())
     }
 }
 

@@ -40,7 +40,8 @@ struct DockerMachineHost: Encodable {
                 serverCertPath: machineCertificates.serverCertificate.path,
                 serverKeyPath: machineCertificates.serverPrivateKey.path,
                 clientKeyPath: storeCertificates.clientPrivateKey.path,
-                clientCertPath: storeCertificates.clientCertificate.path, storePath: machineDirectory.path))
+                clientCertPath: storeCertificates.clientCertificate.path, serverCertSANs: config.tlsSANs ?? [],
+                storePath: machineDirectory.path))
     }
 
     /// libmachine's BaseDriver fields, the kvm driver's own, the generic driver's EnginePort, and

@@ -9,6 +9,9 @@ public enum MachineState: String, Codable, Sendable, CaseIterable {
     case error = "Error"
     /// A create is still running for the machine (berth's own state, not libvirt's).
     case creating = "Creating"
+    /// The machine runs, but its Docker did not answer within `ls --timeout` (Docker Machine's state
+    /// for a host that did not answer in time; only `ls` and `active` report it).
+    case timeout = "Timeout"
 
     init(_ domain: DomainState) {
         switch domain {

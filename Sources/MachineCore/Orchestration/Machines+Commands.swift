@@ -2,25 +2,30 @@ import Foundation
 
 /// Small look-ups the one-shot commands (config, url, ssh, scp, active, version) share.
 extension Machines {
-    /// The machine's config when the hypervisor says it is running; otherwise an error that says
-    /// what state it is in and how to start it.
-    public func runningConfig(_ name: String) async throws -> MachineConfig {
+    /// The machine's config when the hypervisor says it is running; otherwise an error that starts
+    /// with `headline` (Docker Machine's "Host is not running") and says what state the machine is
+    /// in and how to start it.
+    public func runningConfig(_ name: String, headline: String = DockerMachineWording.hostNotRunning) async throws -> MachineConfig {
         let config = try config(name)
         let state = try await state(of: config)
-        guard state == .running else { throw Self.notRunning(name, state) }
+        guard state == .running else { throw Self.notRunning(name, state, headline: headline) }
         return config
     }
 
-    /// What to tell a user who needs a running machine and has one in `state`.
-    public static func notRunning(_ name: String, _ state: MachineState) -> BerthError {
+    /// What to tell a user who needs a running machine and has one in `state`: `headline`, then
+    /// berth's advice.
+    public static func notRunning(_ name: String, _ state: MachineState,
+                                  headline: String = DockerMachineWording.hostNotRunning) -> BerthError {
+        let advice: String
         switch state {
         case .creating:
-            return BerthError(.machineNotRunning, "machine \"\(name)\" is still being created; wait for its create to finish")
+            advice = "machine \"\(name)\" is still being created; wait for its create to finish"
         case .error:
-            return BerthError(.machineNotRunning, "machine \"\(name)\" is in error; see `berth ls`, then `berth start \(name)` or `berth rm -f \(name)`")
+            advice = "machine \"\(name)\" is in error; see `berth ls`, then `berth start \(name)` or `berth rm -f \(name)`"
         default:
-            return BerthError(.machineNotRunning, "machine \"\(name)\" is \(state.rawValue.lowercased()); start it with `berth start \(name)`")
+            advice = "machine \"\(name)\" is \(state.rawValue.lowercased()); start it with `berth start \(name)`"
         }
+        return BerthError(.machineNotRunning, "\(headline); \(advice)")
     }
 
     /// The machines whose Docker URL is `dockerHost` (what `$DOCKER_HOST` points at), by name.

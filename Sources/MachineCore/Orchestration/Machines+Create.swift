@@ -28,6 +28,11 @@ public struct CreateRequest: Sendable {
     public var ports: [PortSpec] = []
     /// Whether containers' published ports are forwarded to the same host ports.
     public var autoPublish = true
+    /// Extra names for the server certificate (`--tls-san`): IP addresses or DNS names.
+    public var tlsSANs: [String] = []
+    /// Whether to write the machine's Docker context (berth-NAME) into the `Machines`' context store
+    /// once Docker answers (`--no-context` says no).
+    public var registerDockerContext = true
 
     public init(name: String) { self.name = name }
 }
@@ -46,11 +51,11 @@ extension Machines {
         do {
             lock = try await store.lock(request.name, timeout: .seconds(1))
         } catch let error as BerthError where error.code == .machineBusy {
-            throw BerthError(.machineExists, "machine \"\(request.name)\" already exists: another berth command is creating or using it")
+            throw BerthError(.machineExists, "\(DockerMachineWording.alreadyExists(request.name)); another berth command is creating or using it")
         }
         defer { withExtendedLifetime(lock) {} }
         guard !store.exists(request.name) else {
-            throw BerthError(.machineExists, "machine \"\(request.name)\" already exists; use another name or remove it with `berth rm \(request.name)`")
+            throw BerthError(.machineExists, "\(DockerMachineWording.alreadyExists(request.name)); use another name or remove it with `berth rm \(request.name)`")
         }
         let driver = await driver(uri: request.libvirtURI)
         try await checkHost(for: request, driver: driver)
@@ -71,8 +76,9 @@ extension Machines {
             status: .creating)
         config.ports = request.ports.isEmpty ? nil : request.ports
         config.autoPublish = request.autoPublish
+        config.tlsSANs = request.tlsSANs.isEmpty ? nil : request.tlsSANs
         let operation = StagedOperation(reporter: reporter)
-        return try await operation.run { operation in
+        let created = try await operation.run { operation in
             try store.save(config)
             operation.onFailure("machine record") { try store.remove(request.name) }
 
@@ -180,6 +186,11 @@ extension Machines {
             }
             return config
         }
+        // After Docker answered: a context that cannot be written is a warning, never a rollback.
+        if request.registerDockerContext, let contexts = dockerContexts, let warning = registerDockerContext(created, in: contexts) {
+            reporter.note(warning)
+        }
+        return created
     }
 
     /// Checks that need the hypervisor but make nothing: the machine fits the host, and its name is
@@ -235,6 +246,7 @@ extension Machines {
                 throw BerthError(.invalidArgument, "the --cloud-init file \(file.path) is not a cloud-config mapping: \(error)", cause: error)
             }
         }
+        for name in request.tlsSANs { try ServerCertificateNames.validate(name) }
         if let key = request.sshKey, !FileManager.default.isReadableFile(atPath: key.path) {
             throw BerthError(.invalidArgument, "cannot read the --ssh-key file \(key.path)")
         }
@@ -297,7 +309,8 @@ extension Machines {
         let hostKey = try SSHHostKey.generate(machineName: config.name, in: directory)
         config.ssh.knownHostsFile = SSHHostKey.knownHostsFileName
         let certificates = try certificateFiles(config.name)
-        try certificates.ensureServerCertificate(store: storeCertificates, machineName: config.name, ip: config.network.ip)
+        try certificates.ensureServerCertificate(store: storeCertificates, machineName: config.name, ip: config.network.ip,
+                                                 extraNames: config.tlsSANs ?? [])
         let files = try seedFiles(for: config, sshPublicKey: keys.publicKey, hostKey: hostKey)
         let seed = FileManager.default.temporaryDirectory.appendingPathComponent("berth-seed-\(config.name)-\(UUID().uuidString.prefix(8)).iso")
         do {

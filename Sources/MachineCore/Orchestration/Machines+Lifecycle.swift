@@ -53,8 +53,8 @@ extension Machines {
             }
             if reservation.networkCreated { try await restoreReservations(on: config.network.name, except: config.name) }
         }
-        let certificatesChanged = try certificateFiles(config.name).ensureServerCertificate(
-            store: storeCertificates, machineName: config.name, ip: config.network.ip)
+        let certificatesChanged = try ensureServerCertificate(config)
+        if certificatesChanged || moved { refreshDockerContext(config) }
         try await driver.start(config)
         // A machine on another host is reached through its forwarder's tunnel.
         if config.tunnel != nil { try await syncForwarder(config) }
@@ -71,6 +71,14 @@ extension Machines {
         let endpoint = try endpoint(config)
         try await waitUntil(deadline, for: config, what: "Docker on \(config.dockerURL)") { await endpoint.ping() }
         return try await syncForwarder(config)
+    }
+
+    /// Makes sure the machine's server certificate is current for its address and its `--tls-san`
+    /// names, issuing a new one otherwise; returns whether it did.
+    @discardableResult
+    func ensureServerCertificate(_ config: MachineConfig) throws -> Bool {
+        try certificateFiles(config.name).ensureServerCertificate(
+            store: storeCertificates, machineName: config.name, ip: config.network.ip, extraNames: config.tlsSANs ?? [])
     }
 
     /// Commands that act on a machine's parts refuse one whose create never finished.
@@ -102,7 +110,8 @@ extension Machines {
     public func remove(_ name: String, force: Bool) async throws {
         try MachineName.validate(name)
         guard store.exists(name) else {
-            if force { return }
+            // A context left by a machine removed some other way goes too.
+            if force { return removeDockerContext(of: name) }
             _ = try config(name)
             return
         }
@@ -119,6 +128,7 @@ extension Machines {
             logger.warning("could not remove the libvirt parts of \(name): \(error)")
         }
         try store.remove(name)
+        removeDockerContext(of: name)
     }
 
     /// Makes sure the server certificate names the machine's IP; when it had to be reissued and
@@ -127,12 +137,15 @@ extension Machines {
     @discardableResult
     public func repairCertificates(_ config: MachineConfig) async throws -> Bool {
         let files = try certificateFiles(config.name)
-        if try files.serverCertificateIsCurrent(store: storeCertificates, ip: config.network.ip) { return false }
+        if try files.serverCertificateIsCurrent(store: storeCertificates, ip: config.network.ip,
+                                                extraNames: config.tlsSANs ?? []) { return false }
         let lock = try await store.lock(config.name, timeout: .seconds(120))
         defer { withExtendedLifetime(lock) {} }
-        let changed = try files.ensureServerCertificate(store: storeCertificates, machineName: config.name, ip: config.network.ip)
-        if changed, try await state(of: config) == .running { try await pushCertificates(config) }
-        return changed
+        let changed = try ensureServerCertificate(config)
+        guard changed else { return false }
+        refreshDockerContext(config)
+        if try await state(of: config) == .running { try await pushCertificates(config) }
+        return true
     }
 
     /// Issues a new server certificate (and with `clientCertificates`, a new CA and client
@@ -142,7 +155,8 @@ extension Machines {
         let files = try certificateFiles(config.name)
         if clientCertificates { try storeCertificates.replaceAuthority() }
         try? FileManager.default.removeItem(at: files.serverCertificate)
-        try files.ensureServerCertificate(store: storeCertificates, machineName: config.name, ip: config.network.ip)
+        try ensureServerCertificate(config)
+        refreshDockerContext(config)
         guard try await state(of: config) == .running else { return }
         try await pushCertificates(config)
         let endpoint = try endpoint(config)
@@ -175,12 +189,10 @@ extension Machines {
     /// Docker service drop-in, then restarts Docker.
     public func provision(_ config: MachineConfig) async throws {
         try requireComplete(config)
-        guard try await state(of: config) == .running else {
-            throw BerthError(.machineNotRunning, "machine \"\(config.name)\" is not running; start it with `berth start \(config.name)`")
-        }
+        let state = try await state(of: config)
+        guard state == .running else { throw Self.notRunning(config.name, state) }
         try config.engine.validate()
-        try certificateFiles(config.name).ensureServerCertificate(store: storeCertificates, machineName: config.name,
-                                                                  ip: config.network.ip)
+        if try ensureServerCertificate(config) { refreshDockerContext(config) }
         let ssh = try SSHCommand(config: config, store: store)
         let daemon = DaemonConfig(labels: config.engine.labels, insecureRegistries: config.engine.insecureRegistries,
                                   registryMirrors: config.engine.registryMirrors, storageDriver: config.engine.storageDriver)
@@ -200,9 +212,8 @@ extension Machines {
     /// Upgrades Docker Engine in the guest from the distribution's packages.
     public func upgrade(_ config: MachineConfig) async throws -> String? {
         try requireComplete(config)
-        guard try await state(of: config) == .running else {
-            throw BerthError(.machineNotRunning, "machine \"\(config.name)\" is not running; start it with `berth start \(config.name)`")
-        }
+        let state = try await state(of: config)
+        guard state == .running else { throw Self.notRunning(config.name, state) }
         let ssh = try SSHCommand(config: config, store: store)
         try await ssh.run("sudo env DEBIAN_FRONTEND=noninteractive sh -c 'apt-get update -q >/dev/null && apt-get install -y -q --only-upgrade docker.io containerd runc >/dev/null'",
                           timeout: .seconds(1800))

@@ -5,6 +5,9 @@ import Logging
 /// The machines in one store: what every command acts through. Holds one driver per libvirt URI.
 public final class Machines: Sendable {
     public let store: Store
+    /// The docker CLI's contexts that follow the machines (berth-NAME made by create, removed by rm,
+    /// rewritten when certificates or addresses change); nil leaves the docker CLI's files alone.
+    public let dockerContexts: DockerContextStore?
     let logger: Logger
     private let drivers = DriverPool()
 
@@ -12,8 +15,10 @@ public final class Machines: Sendable {
     /// library (tests of the orchestration), which starts no forwarders.
     let executable: URL?
 
-    public init(store: Store, logger: Logger = Logger(label: "berth"), executable: URL? = nil) {
+    public init(store: Store, dockerContexts: DockerContextStore? = nil, logger: Logger = Logger(label: "berth"),
+                executable: URL? = nil) {
         self.store = store
+        self.dockerContexts = dockerContexts
         self.logger = logger
         self.executable = executable
     }

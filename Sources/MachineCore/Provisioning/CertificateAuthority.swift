@@ -168,14 +168,16 @@ public struct CertificateAuthority: Sendable {
     }
 
     /// Issues a server certificate for a machine with berth's usual names:
-    /// IPs `ip` and 127.0.0.1, DNS names `machineName` and localhost.
+    /// IPs `ip` and 127.0.0.1, DNS names `machineName` and localhost, then `extraNames`
+    /// (`--tls-san`: each an IP address or a DNS name).
     public func issueServerCertificate(
-        machineName: String, ip: String, now: Date = Date()
+        machineName: String, ip: String, extraNames: [String] = [], now: Date = Date()
     ) throws -> IssuedCertificate {
-        try issueServerCertificate(
+        let extra = ServerCertificateNames.split(extraNames)
+        return try issueServerCertificate(
             commonName: machineName,
-            ipAddresses: [ip, "127.0.0.1"],
-            dnsNames: [machineName, "localhost"],
+            ipAddresses: [ip, "127.0.0.1"] + extra.ipAddresses,
+            dnsNames: [machineName, "localhost"] + extra.dnsNames,
             organization: "berth.\(machineName)",
             now: now)
     }

@@ -118,20 +118,23 @@ public struct MachineCertificateFiles: Sendable, Equatable {
     }
 
     /// Whether the server certificate in the machine folder is signed by the store's CA, in date,
-    /// names `ip` and matches its key (nothing is written; false when anything is missing).
-    public func serverCertificateIsCurrent(store: StoreCertificateFiles, ip: String, now: Date = Date()) throws -> Bool {
+    /// names `ip` and every one of `extraNames`, and matches its key (nothing is written; false
+    /// when anything is missing).
+    public func serverCertificateIsCurrent(store: StoreCertificateFiles, ip: String, extraNames: [String] = [],
+                                           now: Date = Date()) throws -> Bool {
         guard let ca = try? store.loadCA(),
               FileManager.default.fileExists(atPath: serverCertificate.path),
               let status = try? ca.inspectServerCertificate(at: serverCertificate, ip: ip, at: now) else { return false }
-        return status.isUsable && serverKeyMatchesCertificate()
+        return status.isUsable && serverCertificateCovers(extraNames) && serverKeyMatchesCertificate()
     }
 
     /// Makes sure the machine folder has the client files and a server certificate that the CA signed,
-    /// that is in date and that names `ip`; issues a new server certificate otherwise.
-    /// Returns true when it wrote a new server certificate (the guest then needs the new files).
+    /// that is in date and that names `ip` and every one of `extraNames` (`--tls-san`); issues a new
+    /// server certificate otherwise, with all of them. Returns true when it wrote a new server
+    /// certificate (the guest then needs the new files).
     @discardableResult
     public func ensureServerCertificate(
-        store: StoreCertificateFiles, machineName: String, ip: String, now: Date = Date()
+        store: StoreCertificateFiles, machineName: String, ip: String, extraNames: [String] = [], now: Date = Date()
     ) throws -> Bool {
         let ca = try store.ensure(now: now)
         try copyClientFiles(from: store)
@@ -139,11 +142,21 @@ public struct MachineCertificateFiles: Sendable, Equatable {
            FileManager.default.fileExists(atPath: serverPrivateKey.path),
            let status = try? ca.inspectServerCertificate(at: serverCertificate, ip: ip, at: now),
            status.isUsable,
+           serverCertificateCovers(extraNames),
            serverKeyMatchesCertificate() {
             return false
         }
-        try writeServer(try ca.issueServerCertificate(machineName: machineName, ip: ip, now: now))
+        try writeServer(try ca.issueServerCertificate(machineName: machineName, ip: ip, extraNames: extraNames, now: now))
         return true
+    }
+
+    /// Whether server.pem lists every one of `names` (true for none).
+    private func serverCertificateCovers(_ names: [String]) -> Bool {
+        guard !names.isEmpty else { return true }
+        guard let pem = try? SecureFile.readText(serverCertificate), let certificate = try? Certificate(pemEncoded: pem) else {
+            return false
+        }
+        return ServerCertificateNames.certificate(certificate, covers: names)
     }
 
     private func serverKeyMatchesCertificate() -> Bool {

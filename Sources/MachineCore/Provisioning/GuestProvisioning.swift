@@ -54,6 +54,13 @@ extension CloudConfig {
     /// Where the Docker installation script goes in a guest whose image has no Docker Engine.
     public static let installScriptPath = "/usr/local/sbin/berth-install-docker"
 
+    /// Lets systemd-networkd use the domain DHCP hands out as the search domain (a drop-in for the
+    /// .network file cloud-init writes), and applies it at once.
+    static let dhcpDomainsCommand = """
+        d=/etc/systemd/network/10-cloud-init-eth0.network.d; [ -d /etc/systemd/network ] || exit 0; \
+        mkdir -p "$d" && printf '[DHCPv4]\\nUseDomains=yes\\n' > "$d/berth-dns.conf" && networkctl reload || true
+        """
+
     /// The script that installs docker.io from Debian's packages, shipped as a package resource.
     public static func dockerInstallScript() throws -> String {
         guard let url = Bundle.module.url(
@@ -124,6 +131,9 @@ extension CloudConfig {
                     "--property=Before=docker.service",
                     "systemctl", "daemon-reload",
                 ]),
+                // Short names of the other machines on berth's network: systemd-networkd takes the
+                // search domain its DHCP offers (berth.internal) only when told to.
+                .exec(["sh", "-c", Self.dhcpDomainsCommand]),
             ],
             runcmd: runcmd,
             growpart: Growpart(),

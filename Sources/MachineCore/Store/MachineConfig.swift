@@ -47,6 +47,10 @@ public struct MachineConfig: Codable, Sendable, Equatable {
             self.dockerPort = dockerPort
         }
     }
+    /// Extra names for the server certificate (`create --tls-san`, as Docker Machine's flag): IP
+    /// addresses and DNS names, kept through every reissue. Absent (not empty) when there are none, so
+    /// a config without them reads the same to every berth of config version 2.
+    public var tlsSANs: [String]?
     /// Labels for `ls --filter label=…` (the engine labels).
     public var labels: [String] { engine.labels }
 

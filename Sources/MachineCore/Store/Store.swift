@@ -68,7 +68,7 @@ public struct Store: Sendable {
             if exists(name) {
                 throw BerthError(.store, "machine \"\(name)\" has no config.json in \(try machineDirectory(name).path) (its create was interrupted); remove it with `berth rm -f \(name)`")
             }
-            throw BerthError(.machineNotFound, "machine \"\(name)\" does not exist; run `berth ls` to see machines or `berth create \(name)` to make it")
+            throw BerthError(.machineNotFound, "\(DockerMachineWording.doesNotExist(name)); run `berth ls` to see machines or `berth create \(name)` to make it")
         }
         do {
             var config = try Self.decoder.decode(MachineConfig.self, from: data)
