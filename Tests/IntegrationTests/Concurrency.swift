@@ -29,7 +29,7 @@ extension RealMachines {
 
             // While they run, the read-only commands answer (each bounded, so a hang fails the test).
             var rounds = 0
-            while processes.contains(where: { $0.1.process.isRunning }), rounds < 600 {
+            while processes.contains(where: { $0.1.isRunning }), rounds < 600 {
                 rounds += 1
                 let ls = try await CLI.berth(["ls", "--format", "json"], store: store, timeout: .seconds(60))
                 #expect(ls.status == 0, "ls while creating: \(ls.error)")

@@ -4,8 +4,9 @@ import Libvirt
 import Testing
 
 extension RealMachines {
-    /// Port forwards, auto-publish and names on berth's own networks, with real machines, real
-    /// containers and real sockets on 127.0.0.1.
+    /// A machine's life with the host's docker (create → env → docker, stop and start keeping its
+    /// address, certificates and data, rm leaving nothing), and with it port forwards, auto-publish
+    /// and names on berth's own networks: real machines, real containers, real sockets on 127.0.0.1.
     @Suite(.serialized) struct Networking {
         static let network = "berth-it-net"
         static let machine = "berth-it-ports"
@@ -65,10 +66,29 @@ extension RealMachines {
             try await CLI.berth("start", Self.machine)
             #expect(try await Loopback.httpGet(port: 18181)?.contains("served by the guest") == true)
 
-            // Forwards go down with stop and come back with start.
+            // Forwards go down with stop and come back with start; the machine keeps its address, its
+            // certificates and its data.
+            let write = try await CLI.docker(["run", "--rm", "-v", "berth-data:/data", "berth-test/httpd", "/bin/sh", "-c",
+                                              "echo persisted > /data/file"], machine: Self.machine)
+            #expect(write.status == 0, "\(write.error)")
+            let ipBefore = try await CLI.berth("ip", Self.machine).output
+            let serverCertificate = URL(fileURLWithPath: "\(CLI.storePath)/machines/\(Self.machine)/server.pem")
+            let certificateBefore = try Data(contentsOf: serverCertificate)
             try await CLI.berth("stop", Self.machine)
+            #expect(try await CLI.berth("status", Self.machine).output.trimmingCharacters(in: .whitespacesAndNewlines) == "Stopped")
             #expect(try await Loopback.httpGet(port: 18181) == nil)
             try await CLI.berth("start", Self.machine)
+            #expect(try await CLI.berth("ip", Self.machine).output == ipBefore)
+            #expect(try Data(contentsOf: serverCertificate) == certificateBefore)
+            let read = try await CLI.docker(["run", "--rm", "-v", "berth-data:/data", "berth-test/httpd", "/bin/cat", "/data/file"],
+                                            machine: Self.machine)
+            #expect(read.output.trimmingCharacters(in: .whitespacesAndNewlines) == "persisted", "\(read.error)")
+            let machineRows = try JSONDecoder().decode([MachineListing].self, from: Data(
+                try await CLI.berth("ls", "--format", "json", "--filter", "name=\(Self.machine)").output.utf8))
+            #expect(machineRows.map(\.state) == [.running])
+            #expect(machineRows.first?.dockerVersion?.isEmpty == false)
+            #expect(try await CLI.berth(["ssh", Self.machine, "--", "cat", "/etc/hostname"]).output
+                .trimmingCharacters(in: .whitespacesAndNewlines) == Self.machine)
             try await Self.startGuestServices()
             #expect(try await Loopback.eventually { try await Loopback.httpGet(port: 18181)?.contains("served by the guest") == true })
             #expect(try await Loopback.udpEcho(port: 18153, message: "again") == "again")

@@ -20,56 +20,6 @@ enum TestImages {
 
 extension RealMachines {
     @Suite(.serialized) struct Lifecycle {
-        /// create → env → docker run, then stop/start keeps the IP, the certificates and the data; rm leaves nothing.
-        @Test func defaultImageMachineServesDockerAcrossARestart() async throws {
-            _ = try await TestImages.ensure(.docker)
-            let name = "berth-it-dev"
-            try await CLI.berth("rm", "-f", name, expectSuccess: false)
-
-            let created = try await CLI.berth("create", "--memory", "1024", name)
-            #expect(created.error.contains("waiting for Docker"))
-            #expect(created.error.contains("eval $(berth env \(name))"))
-
-            let info = try await CLI.docker(["info", "--format", "{{.ServerVersion}} {{.Name}}"], machine: name)
-            #expect(info.status == 0, "docker info failed: \(info.error)")
-            #expect(info.output.contains(name))
-
-            let imported = try await CLI.docker(["import", "-", "berth-test/busybox"], machine: name,
-                                                input: try CLI.busyboxTarball())
-            #expect(imported.status == 0, "docker import failed: \(imported.error)")
-            let hello = try await CLI.docker(["run", "--rm", "berth-test/busybox", "/bin/echo", "hello from berth"], machine: name)
-            #expect(hello.output.trimmingCharacters(in: .whitespacesAndNewlines) == "hello from berth", "\(hello.error)")
-            let write = try await CLI.docker(["run", "--rm", "-v", "berth-data:/data", "berth-test/busybox", "/bin/sh", "-c",
-                                              "echo persisted > /data/file"], machine: name)
-            #expect(write.status == 0, "\(write.error)")
-
-            let ipBefore = try await CLI.berth("ip", name).output
-            let serverCertificate = "\(CLI.storePath)/machines/\(name)/server.pem"
-            let certificateBefore = try Data(contentsOf: URL(fileURLWithPath: serverCertificate))
-
-            try await CLI.berth("stop", name)
-            #expect(try await CLI.berth("status", name).output.trimmingCharacters(in: .whitespacesAndNewlines) == "Stopped")
-            try await CLI.berth("start", name)
-            #expect(try await CLI.berth("status", name).output.trimmingCharacters(in: .whitespacesAndNewlines) == "Running")
-
-            #expect(try await CLI.berth("ip", name).output == ipBefore)
-            #expect(try Data(contentsOf: URL(fileURLWithPath: serverCertificate)) == certificateBefore)
-            let read = try await CLI.docker(["run", "--rm", "-v", "berth-data:/data", "berth-test/busybox", "/bin/cat", "/data/file"],
-                                            machine: name)
-            #expect(read.output.trimmingCharacters(in: .whitespacesAndNewlines) == "persisted", "\(read.error)")
-
-            let listing = try await CLI.berth("ls", "--format", "json", "--filter", "name=\(name)")
-            let rows = try JSONDecoder().decode([MachineListing].self, from: Data(listing.output.utf8))
-            #expect(rows.map(\.state) == [.running])
-            #expect(rows.first?.dockerVersion?.isEmpty == false)
-
-            let ssh = try await CLI.berth(["ssh", name, "--", "cat", "/etc/hostname"])
-            #expect(ssh.output.trimmingCharacters(in: .whitespacesAndNewlines) == name)
-
-            try await CLI.berth("rm", "-y", name)
-            #expect(try await Witness.leftovers(of: name) == [])
-        }
-
         /// The image without Docker Engine: cloud-init installs docker.io from Debian on first boot.
         /// Before that, a create killed in the middle of uploading the image into the pool leaves a
         /// half-written volume; the next create notices and uploads it again.

@@ -141,28 +141,57 @@ enum Witness {
 }
 
 /// A berth process the test controls: started in the background, stopped at a fault-injection
-/// point (`BERTH_STOP_AT_STAGE`), sent real signals.
+/// point (`BERTH_STOP_AT_STAGE`), sent real signals. Spawned and waited for with the C library
+/// directly: what a berth leaves running (a libvirt SSH transport, a forwarder) must not keep the
+/// test from seeing it end.
 final class BackgroundBerth: @unchecked Sendable {
-    let process = Process()
-    private let errorPipe = Pipe()
+    let pid: pid_t
+    private let errors: URL
+    private var exitStatus: Int32?
 
     init(_ arguments: [String], store: String = CLI.storePath, stopAt stage: String? = nil) throws {
-        process.executableURL = URL(fileURLWithPath: CLI.berthBinary)
-        process.arguments = arguments
-        process.environment = CLI.environment(store: store, extra: stage.map { ["BERTH_STOP_AT_STAGE": $0] } ?? [:])
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = errorPipe
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        errors = FileManager.default.temporaryDirectory.appendingPathComponent("berth-background-\(UUID().uuidString).err")
+        let environment = CLI.environment(store: store, extra: stage.map { ["BERTH_STOP_AT_STAGE": $0] } ?? [:])
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, errors.path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        var all = sigset_t()
+        sigfillset(&all)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let argv: [UnsafeMutablePointer<CChar>?] = ([CLI.berthBinary] + arguments).map { strdup($0) } + [nil]
+        let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { (argv + envp).forEach { free($0) } }
+        var child: pid_t = 0
+        let result = posix_spawn(&child, CLI.berthBinary, &actions, &attributes, argv, envp)
+        guard result == 0 else { throw CocoaError(.executableLoad) }
+        pid = child
     }
 
-    var pid: Int32 { process.processIdentifier }
+    /// Whether the process has not ended yet (reaping it when it has).
+    var isRunning: Bool {
+        guard exitStatus == nil else { return false }
+        var status: Int32 = 0
+        guard waitpid(pid, &status, WNOHANG) == pid else { return true }
+        let signal = status & 0x7f
+        exitStatus = signal == 0 ? (status >> 8) & 0xff : 128 + signal
+        return false
+    }
 
     /// Waits until the process stopped itself at its fault-injection point (state T in /proc).
     func waitUntilStopped(timeout: Duration = .seconds(120)) async throws -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            guard process.isRunning else { return false }
+            guard isRunning else { return false }
             if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
                let close = stat.lastIndex(of: ")"), stat[stat.index(close, offsetBy: 2)] == "T" {
                 return true
@@ -177,11 +206,13 @@ final class BackgroundBerth: @unchecked Sendable {
     /// Waits for the process to end; returns its exit status (128+N for a signal) and what it printed on standard error.
     func wait(timeout: Duration = .seconds(900)) async throws -> (status: Int32, error: String) {
         let deadline = ContinuousClock.now + timeout
-        while process.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
-        if process.isRunning { kill(pid, SIGKILL) }
-        process.waitUntilExit()
-        let error = String(decoding: errorPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let status = process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
-        return (status, error)
+        while isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
+        if isRunning {
+            kill(pid, SIGKILL)
+            while isRunning { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        let error = (try? String(contentsOf: errors, encoding: .utf8)) ?? ""
+        try? FileManager.default.removeItem(at: errors)
+        return (exitStatus ?? -1, error)
     }
 }
