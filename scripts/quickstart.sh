@@ -8,7 +8,10 @@ machine=${1:-dev}
 scripts/setup-host.sh
 swift build
 ln -sf "$PWD/.build/debug/berth" /usr/local/bin/berth
+scripts/install-docs.sh /usr/local      # man pages (man berth, man berth-create, …) and shell completions
 
+# berth's image, built once into the host's system cache, where every user's berth finds it.
+berth image ls -q | grep -qx berth-docker || berth image build --system
 berth status "$machine" >/dev/null 2>&1 || berth create "$machine"
 berth start "$machine"
 eval "$(berth env "$machine")"
