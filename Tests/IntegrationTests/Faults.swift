@@ -22,6 +22,7 @@ extension RealMachines {
             try await CLI.berth("create", "--memory", "1024", "--network", Self.network, Self.name)
             try await Self.endpointAndStoreAreLockedDown()
             try await Self.aForeignCreateOfTheSameNameTouchesNothing()
+            try await Self.provisionAndUpgradeAtOnceBothSucceed()
             try await Self.libvirtRestartChangesNothing()
             try await Self.killedQEMUAndDeletedNetworkRecover()
             try await Self.truncatedConfigIsShownAndRemovable()
@@ -145,6 +146,18 @@ extension RealMachines {
             #expect(try await Witness.leftovers(of: name) == before)
             #expect(!FileManager.default.fileExists(atPath: "\(other)/machines/\(name)"))
             #expect(try await CLI.berth("status", name).output.trimmingCharacters(in: .whitespacesAndNewlines) == "Running")
+        }
+
+        /// `provision` and `upgrade` at once: they take turns on the machine, and the restarts of
+        /// Docker they cause do not trip systemd's start limit.
+        static func provisionAndUpgradeAtOnceBothSucceed() async throws {
+            async let provision = CLI.berth(["provision", name], expectSuccess: false)
+            async let upgrade = CLI.berth(["upgrade", name], expectSuccess: false)
+            let (provisioned, upgraded) = try await (provision, upgrade)
+            #expect(provisioned.status == 0, "provision: \(provisioned.error)")
+            #expect(upgraded.status == 0, "upgrade: \(upgraded.error)")
+            let info = try await CLI.docker(["info", "--format", "{{.Name}}"], machine: name)
+            #expect(info.output.trimmingCharacters(in: .whitespacesAndNewlines) == name, "\(info.error)")
         }
 
         /// The files of a machine that must not change when nothing was asked of it.

@@ -193,3 +193,47 @@ import Testing
         #expect(try NetworkPlan.reservation(for: "dev", on: taken, previous: previous).ip == "192.168.124.2")
     }
 }
+
+@Suite struct GuestCommandTests {
+    static let ssh = try! SSHCommand(config: StoreTests.sampleConfig("dev"), store: Store(root: URL(fileURLWithPath: "/var/lib/berth")))
+
+    /// systemd's refusal arrives over several lines; the one line berth prints keeps enough of them
+    /// to act on, and says where to look next.
+    @Test func aFailedGuestCommandIsReportedWithItsLastLines() {
+        let output = HelperProgram.Output(status: 1, standardOutput: "", standardError: """
+            Job for docker.service failed.
+            See "systemctl status docker.service" and "journalctl -xeu docker.service" for details.
+            A dependency job for docker.service failed. See 'journalctl -xe' for details.
+            docker.service: Start request repeated too quickly.
+            """)
+        let message = Self.ssh.failure(output).message
+        #expect(!message.contains("\n"))
+        #expect(message.contains("exit 1"))
+        #expect(message.contains("Start request repeated too quickly"))
+        #expect(message.contains("journalctl"))
+    }
+
+    @Test func aChangedHostKeyIsNamedAsSuch() {
+        let output = HelperProgram.Output(status: 255, standardOutput: "", standardError: "@@@ WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED! @@@\nHost key verification failed.\n")
+        #expect(Self.ssh.failure(output).message.contains("not the one berth gave it"))
+    }
+}
+
+/// A machine larger than the host is refused before anything is made for it.
+@Suite struct HostFitTests {
+    @Test func moreMemoryThanTheHostHasIsRefusedBeforeAnythingIsMade() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("berth-fit-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let machines = Machines(store: Store(root: root))
+        var request = CreateRequest(name: "huge")
+        request.libvirtURI = "test:///default"
+        request.memoryMiB = 64 << 20
+        let reporter = StagedOperationTests.Recorder()
+        await #expect { _ = try await machines.create(request, reporter: reporter) } throws: { error in
+            guard let error = error as? BerthError else { return false }
+            return error.code == .invalidArgument && error.message.contains("more than this host has")
+        }
+        #expect(!machines.store.exists("huge"))
+        #expect(reporter.events.isEmpty, "no stage ran")
+    }
+}
