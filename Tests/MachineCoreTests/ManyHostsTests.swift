@@ -263,6 +263,26 @@ import Testing
         #expect(missing.code == .machineNotFound)
     }
 
+    @Test func envAndConfigWithSwarmFollowAWorkerToARunningManager() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let store = Store(root: folder.url)
+        try store.prepare()
+        let listener = try LoopbackListener()
+        defer { listener.close() }
+        let down = try Self.closedPort()
+        try store.save(Self.server("solo", port: down))
+        try store.save(Self.server("m1", port: down, swarm: .init(role: .manager, manager: "m1", nodeID: "n1", advertiseAddress: "127.0.0.1")))
+        try store.save(Self.server("m2", port: listener.port,
+                                   swarm: .init(role: .manager, manager: "m1", nodeID: "n2", advertiseAddress: "127.0.0.1")))
+        try store.save(Self.server("w1", port: down, swarm: .init(role: .worker, manager: "m1", nodeID: "n3", advertiseAddress: "127.0.0.1")))
+        let machines = Machines(store: store)
+        #expect(try await machines.swarmEndpoint(of: "m1").name == "m1", "a manager is its own swarm endpoint")
+        #expect(try await machines.swarmEndpoint(of: "w1").name == "m2", "m1 is down: the running manager answers for the swarm")
+        let none = try await #require(throws: BerthError.self) { try await machines.swarmEndpoint(of: "solo") }
+        #expect(none.message.hasPrefix("machine \"solo\" is in no swarm"))
+    }
+
     @Test func lsShowsServersAndSwarmsFromTheirConfigs() async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }

@@ -76,6 +76,22 @@ extension Machines {
         }
     }
 
+    /// The machine to talk to for a machine's swarm (`env --swarm`, `config --swarm`): the machine
+    /// itself when it is a manager, else a running manager of its swarm. Docker Machine pointed at the
+    /// standalone Swarm's own endpoint; in swarm mode, a manager's Docker is where `docker service`
+    /// and `docker node` work.
+    public func swarmEndpoint(of name: String) async throws -> MachineConfig {
+        let config = try config(name)
+        guard let swarm = config.swarm else {
+            throw BerthError(.invalidArgument, "machine \"\(name)\" is in no swarm; leave out --swarm, or make one with `berth swarm init \(name)`")
+        }
+        if swarm.role == .manager { return config }
+        guard let manager = await runningManager(of: swarm.manager, except: name) else {
+            throw BerthError(.machineNotRunning, "\(DockerMachineWording.hostNotRunning); no manager of swarm \"\(swarm.manager)\" is running: start \(swarm.manager)")
+        }
+        return manager
+    }
+
     /// Takes a machine out of its swarm (`berth swarm leave`), as `rm` does before removing a node.
     @discardableResult
     public func leaveSwarm(_ name: String, force: Bool) async throws -> MachineConfig {

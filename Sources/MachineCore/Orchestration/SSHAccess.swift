@@ -99,7 +99,8 @@ public struct SSHCommand: Sendable {
         for (index, file) in files.enumerated() {
             let directory = (file.path as NSString).deletingLastPathComponent
             input += Data(file.content.utf8).base64EncodedString() + "\n"
-            script += "read -r f\(index); mkdir -p \(Self.quote(directory)); "
+            // Folders it makes are 0755 like any system folder (the files keep their own modes).
+            script += "read -r f\(index); (umask 022 && mkdir -p \(Self.quote(directory))); "
             script += "printf '%s' \"$f\(index)\" | base64 -d > \(Self.quote(file.path + ".berth-new")); "
             script += "chmod \(file.mode) \(Self.quote(file.path + ".berth-new"))\n"
         }
