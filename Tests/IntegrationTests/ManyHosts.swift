@@ -71,11 +71,12 @@ extension RealMachines {
                                             machine: manager)
             #expect(info.output.trimmingCharacters(in: .whitespacesAndNewlines) == "active true 1", "\(info.error)")
 
-            // The manager VM becomes a bare server: berth's TLS files, daemon.json and drop-in gone,
-            // Docker Engine purged.
+            // The manager VM becomes a bare server: out of its swarm, berth's TLS files, daemon.json and
+            // drop-in gone, Docker Engine purged.
             let ip = try await CLI.berth("ip", manager).output.trimmingCharacters(in: .whitespacesAndNewlines)
             let bare = try await CLI.berth(["ssh", manager, "--", "sudo", "sh", "-c", """
-                'systemctl stop docker.service docker.socket && rm -f /etc/docker/ca.pem /etc/docker/server.pem \
+                'docker swarm leave --force >/dev/null && systemctl stop docker.service docker.socket && \
+                rm -f /etc/docker/ca.pem /etc/docker/server.pem \
                 /etc/docker/server-key.pem /etc/docker/daemon.json /etc/systemd/system/docker.service.d/10-berth.conf && \
                 DEBIAN_FRONTEND=noninteractive apt-get purge -y -q docker.io docker-cli >/dev/null && systemctl daemon-reload && \
                 ! command -v dockerd'
@@ -97,6 +98,18 @@ extension RealMachines {
             let power = try await CLI.berth(["stop", server], expectSuccess: false)
             #expect(power.status == 1)
             #expect(power.error.contains("berth does not power generic machines"))
+
+            // A manager the server cannot reach (its swarm address on TEST-NET-1, which no network
+            // routes): the join is refused in one line before Docker is asked anything.
+            let store = Store(root: URL(fileURLWithPath: CLI.storePath))
+            var far = try store.load(server)
+            far.name = "berth-it-far"
+            far.swarm = .init(role: .manager, manager: far.name, nodeID: "none", advertiseAddress: "192.0.2.1")
+            try store.save(far)
+            let unreachable = try await CLI.berth(["swarm", "join", far.name, server], expectSuccess: false)
+            try FileManager.default.removeItem(atPath: "\(CLI.storePath)/machines/\(far.name)")
+            #expect(unreachable.status == 1)
+            #expect(unreachable.error == "berth: machine \"\(server)\" cannot reach swarm manager \"berth-it-far\" at 192.0.2.1:2377: their networks do not route to each other (on different hypervisor hosts?), and a swarm's nodes must reach each other directly\n")
 
             // rm forgets the server and leaves it as it is: the VM runs, Docker keeps its TLS set-up.
             try await CLI.berth("rm", "-y", server)

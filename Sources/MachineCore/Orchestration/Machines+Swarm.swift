@@ -112,14 +112,16 @@ extension Machines {
     @discardableResult
     func leaveSwarmLocked(_ config: MachineConfig, force: Bool) async throws -> MachineConfig {
         guard let swarm = config.swarm else { return config }
-        let running = try await state(of: config) == .running
         let ssh = try SSHCommand(config: config, store: store)
+        // A node whose Docker already left (by hand, or reinstalled) has nothing to leave.
+        let running = try await state(of: config) == .running
+        let active = running ? try await isSwarmActive(ssh) : false
         let otherManager = await runningManager(of: swarm.manager, except: config.name)
         if swarm.role == .manager, otherManager == nil {
             // The last manager: with other nodes left, leaving dissolves the cluster. Docker's node
             // list counts nodes berth did not join too.
             var others: [SwarmCommands.Node] = []
-            if running {
+            if active {
                 others = SwarmCommands.Node.parse(try await ssh.run(ssh.asRoot(SwarmCommands.nodes))).filter { $0.id != swarm.nodeID }
             }
             let members = clusterMembers(swarm.manager, except: config.name)
@@ -129,17 +131,17 @@ extension Machines {
                 let list = names.isEmpty ? "" : " (\(names.joined(separator: ", ")))"
                 throw BerthError(.invalidArgument, "machine \"\(config.name)\" is the last manager of a swarm that still has other nodes\(list): remove them first (`berth rm \(names.first ?? "NAME")`), or use -f to dissolve the swarm")
             }
-            if running { try await ssh.run(ssh.asRoot(SwarmCommands.leave(force: true)), timeout: .seconds(120)) }
+            if active { try await ssh.run(ssh.asRoot(SwarmCommands.leave(force: true)), timeout: .seconds(120)) }
             for member in members { await dissolve(member) }
         } else {
             if let manager = otherManager {
                 let managerSSH = try SSHCommand(config: manager, store: store)
                 if swarm.role == .manager { try await managerSSH.run(managerSSH.asRoot(SwarmCommands.demote(node: swarm.nodeID))) }
-                if running { try await drain(swarm.nodeID, through: managerSSH) }
+                if active { try await drain(swarm.nodeID, through: managerSSH) }
             } else if !force {
                 throw BerthError(.machineNotRunning, "no manager of swarm \"\(swarm.manager)\" is running to take \"\(config.name)\" off its node list; start \(swarm.manager), or use -f")
             }
-            if running, try await isSwarmActive(ssh) {
+            if active {
                 try await ssh.run(ssh.asRoot(SwarmCommands.leave(force: otherManager == nil)), timeout: .seconds(120))
             }
             if let manager = otherManager {
