@@ -25,6 +25,7 @@ public struct Berth: AsyncParsableCommand {
             Create.self, Ls.self, Env.self, Start.self, Stop.self, Restart.self, Kill.self, Rm.self,
             Active.self, ConfigCommand.self, Inspect.self, IP.self, Status.self, URLCommand.self, SSH.self, Scp.self,
             Provision.self, RegenerateCerts.self, Upgrade.self, Use.self, Mount.self, Port.self, NetworkCommand.self, Hosts.self,
+            SwarmCommand.self,
             Doctor.self, Image.self, VersionCommand.self, GenerateManual.self, ForwarderCommand.self,
         ])
 

@@ -7,10 +7,10 @@ import Testing
 struct LsTests {
     static func row(_ name: String, state: MachineState = .running, active: Bool = false, driver: String = "libvirt",
                     docker: String? = "v26.1.5", error: String? = nil, labels: [String] = [],
-                    responseTimeMs: Int = 0) -> MachineListing {
+                    responseTimeMs: Int = 0, swarm: MachineListing.Swarm? = nil) -> MachineListing {
         MachineListing(name: name, active: active, driver: driver, state: state,
                        url: state == .running ? "tcp://192.168.122.10:2376" : "", dockerVersion: docker, error: error,
-                       labels: labels, responseTimeMs: responseTimeMs)
+                       labels: labels, responseTimeMs: responseTimeMs, swarm: swarm)
     }
 
     @Test("the table has Docker Machine's columns, aligned, with * for the active machine")
@@ -22,7 +22,7 @@ struct LsTests {
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         #expect(lines.count == 4)
         #expect(lines[3] == "")
-        #expect(lines[0].split(separator: " ") == ["NAME", "ACTIVE", "DRIVER", "STATE", "URL", "DOCKER", "ERRORS"])
+        #expect(lines[0].split(separator: " ") == ["NAME", "ACTIVE", "DRIVER", "STATE", "URL", "SWARM", "DOCKER", "ERRORS"])
         #expect(lines[1].split(separator: " ") == ["dev", "*", "libvirt", "Running", "tcp://192.168.122.10:2376", "v26.1.5"])
         #expect(lines[2].split(separator: " ") == ["build-server", "-", "libvirt", "Stopped", "Unknown"])
         // Columns line up: every row's ACTIVE cell starts where the header's does.
@@ -31,6 +31,36 @@ struct LsTests {
         #expect(lines[2].range(of: " - ")!.lowerBound.utf16Offset(in: lines[2]) + 1 == activeColumn)
         // The longest name sets the width: three spaces after it.
         #expect(lines[2].hasPrefix("build-server   -"))
+    }
+
+    @Test("SWARM shows NAME (manager) on managers and the swarm's name on workers, from the config alone")
+    func swarmColumn() {
+        let text = Ls.table([
+            Self.row("m1", swarm: .init(role: .manager, manager: "m1")),
+            Self.row("m2", swarm: .init(role: .manager, manager: "m1")),
+            Self.row("w1", swarm: .init(role: .worker, manager: "m1")),
+            Self.row("solo"),
+        ])
+        let lines = text.split(separator: "\n").map(String.init)
+        let swarmColumn = lines[0].range(of: "SWARM")!.lowerBound.utf16Offset(in: lines[0])
+        #expect(lines[1].contains("tcp://192.168.122.10:2376   m1 (manager)   v26.1.5"))
+        #expect(lines[2].contains("tcp://192.168.122.10:2376   m1 (manager)   v26.1.5"))
+        #expect(lines[3].contains("tcp://192.168.122.10:2376   m1" + String(repeating: " ", count: 13) + "v26.1.5"))
+        #expect(lines[4].contains("tcp://192.168.122.10:2376" + String(repeating: " ", count: 18) + "v26.1.5"))
+        #expect(lines[1].range(of: "m1 (manager)")!.lowerBound.utf16Offset(in: lines[1]) == swarmColumn)
+    }
+
+    @Test("swarm= matches every node of the swarm NAME made, as Docker Machine matched its master's name")
+    func swarmFilter() throws {
+        let filter = try MachineFilter(["swarm=m1"])
+        #expect(filter.matches(Self.row("m1", swarm: .init(role: .manager, manager: "m1"))))
+        #expect(filter.matches(Self.row("w1", swarm: .init(role: .worker, manager: "m1"))))
+        #expect(!filter.matches(Self.row("w2", swarm: .init(role: .worker, manager: "m2"))))
+        #expect(!filter.matches(Self.row("solo")))
+        #expect(!(try MachineFilter(["swarm=M1"])).matches(Self.row("m1", swarm: .init(role: .manager, manager: "m1"))),
+                "names compare exactly, as Docker Machine compared them")
+        let both = try MachineFilter(["swarm=m1", "state=Running"])
+        #expect(!both.matches(Self.row("w1", state: .stopped, swarm: .init(role: .worker, manager: "m1"))))
     }
 
     @Test("an error shows in the last column")

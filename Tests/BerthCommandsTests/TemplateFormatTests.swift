@@ -55,6 +55,17 @@ struct TemplateFormatTests {
         #expect(try Ls.template("{{.Name}}").render([]) == "")
     }
 
+    @Test("Swarm is the SWARM column; ActiveSwarm is true for the active machine when it is a swarm manager")
+    func swarmFields() throws {
+        let rows = [
+            LsTests.row("m1", active: true, swarm: .init(role: .manager, manager: "m1")),
+            LsTests.row("w1", swarm: .init(role: .worker, manager: "m1")),
+            LsTests.row("w2", active: true, swarm: .init(role: .worker, manager: "m1")),
+        ]
+        #expect(try Ls.template("{{.Name}}|{{.Swarm}}|{{.ActiveSwarm}}").render(rows)
+            == "m1|m1 (manager)|true\nw1|m1|false\nw2|m1|false\n")
+    }
+
     @Test("an unknown ls field fails at once, in one line naming it, even with no machines")
     func lsUnknownField() throws {
         let error = try #require(throws: BerthError.self) { try Ls.template("table {{.Name}}\t{{.Nmae}}") }

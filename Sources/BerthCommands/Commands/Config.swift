@@ -13,10 +13,13 @@ struct ConfigCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var machine: MachineNameArgument
+    @Flag(help: "Connect to the machine's swarm: the machine itself if it is a swarm manager, else a running manager of its swarm.")
+    var swarm = false
 
     func run() async throws {
         let machines = global.machines
-        let config = try await machines.runningConfig(machine.name)
+        let wanted = swarm ? try await machines.swarmEndpoint(of: machine.name).name : machine.name
+        let config = try await machines.runningConfig(wanted)
         try await machines.repairCertificates(config)
         let flags = DockerConfigFlags(machineDirectory: try global.store.machineDirectory(config.name), ip: config.dockerAddress.host,
                                       port: config.dockerAddress.port)

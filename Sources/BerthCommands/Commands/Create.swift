@@ -13,6 +13,11 @@ struct Create: AsyncParsableCommand {
             everything it made. Once Docker answers, the Docker context berth-NAME is written (docker --context \
             berth-NAME ps), unless --no-context. Exits with status 3 when the host fails the checks before \
             anything is made (libvirt, storage pool, KVM probe), as Docker Machine did; `berth doctor` says why.
+            With --driver generic, takes over an existing Debian or Ubuntu server over SSH instead (stages SSH, \
+            certificates, Docker Engine, waiting for Docker): Docker Engine is installed from the server's packages \
+            when missing, and berth's TLS files, daemon.json and systemd drop-in put in place (the server's own \
+            files kept as FILE.before-berth). --swarm-manager makes the machine the first manager of a new swarm \
+            (Docker's swarm mode); --swarm-join MANAGER joins it to MANAGER's swarm.
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -53,6 +58,8 @@ struct Create: AsyncParsableCommand {
     var tlsSAN: [String] = []
     @Flag(name: .customLong("no-context"), help: "Do not write the Docker context berth-NAME (docker --context berth-NAME).")
     var noContext = false
+    @OptionGroup var generic: GenericDriverOptions
+    @OptionGroup var swarm: SwarmCreateOptions
 
     func validate() throws {
         guard SizeArgument.mebibytes(memory) != nil else {
@@ -72,6 +79,7 @@ struct Create: AsyncParsableCommand {
         for name in tlsSAN {
             do { try ServerCertificateNames.validate(name) } catch let error as BerthError { throw ValidationError(error.message) }
         }
+        try validateManyHosts()
     }
 
     func run() async throws {
@@ -97,17 +105,29 @@ struct Create: AsyncParsableCommand {
         let machines = global.machines
         let clock = ContinuousClock()
         let started = clock.now
+        var genericRequest: GenericCreateRequest?
+        if generic.isGeneric {
+            genericRequest = try generic.request(name: name)
+            genericRequest?.engine = request.engine
+            genericRequest?.tlsSANs = tlsSAN
+            genericRequest?.waitTimeout = request.waitTimeout
+            genericRequest?.registerDockerContext = !noContext
+        }
         let complete = request
+        let server = genericRequest
+        let plan = swarm.plan
+        let name = self.name
         let reporter = StageRecorder(StageLines())
         let config: MachineConfig
         do {
             config = try await Interrupts.cancellingOnSignal {
-                try await machines.create(complete, reporter: reporter)
+                try await Self.create(name, libvirt: complete, generic: server, swarm: plan, machines: machines, reporter: reporter)
             }
         } catch let error as BerthError where Self.isPreCreateFailure(error, stagesStarted: reporter.started) {
             throw CommandFailure(error: error, status: ExitStatus.preCreateCheck)
         }
-        Terminal.status("Machine \"\(config.name)\" is running at \(config.dockerURL) (\(StageLines.format(clock.now - started)) in all).")
+        let place = config.isGeneric ? "manages the server at \(config.network.ip): Docker" : "is running"
+        Terminal.status("Machine \"\(config.name)\" \(place) at \(config.dockerURL) (\(StageLines.format(clock.now - started)) in all).")
         Terminal.status("To point your Docker client at it, run: eval $(berth env\(config.name == "default" ? "" : " \(config.name)"))")
     }
 }

@@ -16,6 +16,8 @@ struct Env: AsyncParsableCommand {
     var shell: String?
     @Flag(name: [.short, .long], help: "Print the commands that undo the settings.") var unset = false
     @Flag(name: .customLong("no-proxy"), help: "Add the machine's IP to NO_PROXY.") var noProxy = false
+    @Flag(help: "Point at the machine's swarm: the machine itself if it is a swarm manager, else a running manager of its swarm.")
+    var swarm = false
 
     func run() async throws {
         // Docker Machine's words, as scripts may test them: --unset undoes whichever machine was set.
@@ -36,7 +38,8 @@ struct Env: AsyncParsableCommand {
             return
         }
         let machines = global.machines
-        let config = try await machines.runningConfig(name ?? "default")
+        let wanted = swarm ? try await machines.swarmEndpoint(of: name ?? "default").name : name ?? "default"
+        let config = try await machines.runningConfig(wanted)
         try await machines.repairCertificates(config)
         var output = DockerEnvironment(machineName: config.name, ip: config.dockerAddress.host, port: config.dockerAddress.port,
                                        machineDirectory: try global.store.machineDirectory(config.name))

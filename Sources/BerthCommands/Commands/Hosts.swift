@@ -27,7 +27,8 @@ struct Hosts: AsyncParsableCommand {
 
     func run() async throws {
         let machines = global.machines
-        let configs = machines.store.machineNames().compactMap { try? machines.config($0) }
+        // Existing servers (--driver generic) have no hypervisor host.
+        let configs = machines.store.machineNames().compactMap { try? machines.config($0) }.filter { !$0.isGeneric }
         let uris = Set(configs.map(\.hypervisor.uri) + [Machines.defaultURI]).sorted()
         var rows: [Row] = []
         for uri in uris {

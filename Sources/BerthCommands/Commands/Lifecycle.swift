@@ -77,18 +77,27 @@ struct Rm: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Remove machines: domain, disk, seed, address reservation and files.",
         discussion: """
-            Asks first, reading the answer from standard input even when it is not a terminal (echo y | berth rm dev);             -y or -f skip the question. Unlike other commands, rm never means "default" by itself: name the machines.             The machine's Docker context (berth-NAME) goes too.
+            Asks first, reading the answer from standard input even when it is not a terminal (echo y | berth rm dev); \
+            -y or -f skip the question. Unlike other commands, rm never means "default" by itself: name the machines. \
+            The machine's Docker context (berth-NAME) goes too. A swarm node is drained, leaves its swarm and is \
+            taken off the managers' node list first; the last manager of a swarm that still has other nodes needs -f, \
+            which dissolves the swarm. An existing server (--driver generic) is only forgotten: its Docker keeps \
+            berth's settings unless --remove-engine-config takes them off (TLS files, daemon.json, the systemd \
+            drop-in; the server's own files put back; Docker restarted).
             """)
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The machines to remove (at least one).", completion: StoreCompletion.machines) var names: [String] = []
     @Flag(name: .shortAndLong, help: "Remove even if parts are already gone or the machine is broken; implies -y.") var force = false
     @Flag(name: .short, help: "Do not ask for confirmation.") var yes = false
+    @Flag(name: .customLong("remove-engine-config"),
+          help: "For an existing server (--driver generic): take berth's TLS files, daemon.json and drop-in off it too, and restart its Docker.")
+    var removeEngineConfig = false
 
     func run() async throws {
         // Docker Machine's rule and words: removing is too final to fall back on "default".
         guard !names.isEmpty else { throw BerthError(.invalidArgument, DockerMachineWording.noMachineNamed) }
         if !yes && !force {
-            Terminal.status("About to remove \(names.joined(separator: ", ")): each one's VM, disk, address reservation and files.")
+            Terminal.status("About to remove \(names.joined(separator: ", ")): each one's VM, disk, address reservation and files (an existing server is only forgotten).")
             guard try Confirmation.ask("Are you sure?", skipFlag: "-y") else {
                 Terminal.status("Nothing removed.")
                 return
@@ -98,7 +107,7 @@ struct Rm: AsyncParsableCommand {
         var failures: [BerthError] = []
         for name in names {
             do {
-                try await all.remove(name, force: force)
+                try await all.remove(name, force: force, removeEngineConfig: removeEngineConfig)
                 Terminal.status("Removed \"\(name)\".")
             } catch let error as BerthError {
                 failures.append(error)

@@ -26,7 +26,7 @@ struct LsTemplate {
         template = try GoTemplate(text + "\n")
         // Render one row now, so a mistyped field fails even when there are no machines.
         _ = try template.render(Self.row(name: "", active: false, driver: "", state: "", url: "", dockerVersion: nil,
-                                         error: nil, responseTime: .zero))
+                                         error: nil, responseTime: .zero, swarm: nil))
     }
 
     func render(_ rows: [MachineListing]) throws -> String {
@@ -39,21 +39,24 @@ struct LsTemplate {
     static func row(_ listing: MachineListing) -> TemplateValue {
         row(name: listing.name, active: listing.active, driver: listing.driver, state: listing.state.rawValue,
             url: listing.url, dockerVersion: listing.dockerVersion, error: listing.error,
-            responseTime: .milliseconds(listing.responseTimeMs))
+            responseTime: .milliseconds(listing.responseTimeMs), swarm: listing.swarm)
     }
 
+    /// `Swarm` is the SWARM column's text. `ActiveSwarm` was true in Docker Machine when
+    /// $DOCKER_HOST pointed at a standalone Swarm's own endpoint; in swarm mode a manager's Docker is
+    /// where `docker service` and `docker node` work, so it is true for the active machine when it is a manager.
     static func row(name: String, active: Bool, driver: String, state: String, url: String, dockerVersion: String?,
-                    error: String?, responseTime: Duration) -> TemplateValue {
+                    error: String?, responseTime: Duration, swarm: MachineListing.Swarm?) -> TemplateValue {
         let (seconds, attoseconds) = responseTime.components
         return .object(TemplateObject([
             ("Name", .string(name)),
             ("Active", .string(active ? "*" : "-")),
             ("ActiveHost", .bool(active)),
-            ("ActiveSwarm", .bool(false)),
+            ("ActiveSwarm", .bool(active && swarm?.role == .manager)),
             ("DriverName", .string(driver)),
             ("State", .string(state)),
             ("URL", .string(url)),
-            ("Swarm", .string("")),
+            ("Swarm", .string(swarm?.column ?? "")),
             ("DockerVersion", .string(dockerVersion ?? "Unknown")),
             ("Error", .string(error ?? "")),
             ("ResponseTime", .duration(nanoseconds: seconds * 1_000_000_000 + attoseconds / 1_000_000_000)),

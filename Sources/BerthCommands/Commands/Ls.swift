@@ -7,10 +7,12 @@ struct Ls: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List machines.",
         discussion: """
-            Columns: NAME ACTIVE DRIVER STATE URL DOCKER ERRORS, in natural order of names (dev2 before dev10). \
-            ACTIVE is * for the running machine $DOCKER_HOST points at. States come from one libvirt listing; Docker \
-            is asked in parallel, and a running machine whose Docker does not answer within --timeout is shown as \
-            Timeout, so a dead machine never holds up the list. --format json gives each machine's responseTimeMs.
+            Columns: NAME ACTIVE DRIVER STATE URL SWARM DOCKER ERRORS, in natural order of names (dev2 before dev10). \
+            ACTIVE is * for the running machine $DOCKER_HOST points at. SWARM names the machine's swarm by the machine \
+            that made it: "NAME (manager)" on managers, NAME on workers. States come from one libvirt listing (an \
+            existing server of --driver generic is Running when its SSH port answers); Docker is asked in parallel, \
+            and a running machine whose Docker does not answer within --timeout is shown as Timeout, so a dead \
+            machine never holds up the list. --format json gives each machine's responseTimeMs.
             --format also takes a Go template as Docker Machine's did, e.g. '{{.Name}} {{.State}}' or \
             'table {{.Name}}\\t{{.URL}}', with the fields Name, Active, ActiveHost, ActiveSwarm, DriverName, State, \
             URL, Swarm, DockerVersion, Error and ResponseTime.
@@ -18,7 +20,7 @@ struct Ls: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @Flag(name: .shortAndLong, help: "Print only machine names.") var quiet = false
-    @Option(name: .long, help: "Filter: name=REGEX, state=, driver=, label=key[=value] (repeatable; same key ORs, different keys AND).")
+    @Option(name: .long, help: "Filter: name=REGEX, state=, driver=, label=key[=value], swarm=NAME (repeatable; same key ORs, different keys AND).")
     var filter: [String] = []
     @Option(name: [.short, .long], help: "Seconds to wait for each machine's Docker to answer.") var timeout = 3
     @Option(name: [.short, .long], help: "Output format: table, json, or a Go template such as '{{.Name}}'.")
@@ -63,10 +65,10 @@ struct Ls: AsyncParsableCommand {
     }
 
     static func table(_ rows: [MachineListing]) -> String {
-        let header = ["NAME", "ACTIVE", "DRIVER", "STATE", "URL", "DOCKER", "ERRORS"]
+        let header = ["NAME", "ACTIVE", "DRIVER", "STATE", "URL", "SWARM", "DOCKER", "ERRORS"]
         let cells = rows.map { row in
-            [row.name, row.active ? "*" : "-", row.driver, row.state.rawValue, row.url, row.dockerVersion ?? "Unknown",
-             row.error ?? ""]
+            [row.name, row.active ? "*" : "-", row.driver, row.state.rawValue, row.url, row.swarm?.column ?? "",
+             row.dockerVersion ?? "Unknown", row.error ?? ""]
         }
         return TextTable.render(header: header, rows: cells)
     }
@@ -79,12 +81,12 @@ struct MachineFilter: Sendable {
     init(_ expressions: [String]) throws {
         for expression in expressions {
             guard let equals = expression.firstIndex(of: "=") else {
-                throw BerthError(.invalidArgument, "invalid filter \"\(expression)\": use key=value with key name, state, driver or label")
+                throw BerthError(.invalidArgument, "invalid filter \"\(expression)\": use key=value with key name, state, driver, label or swarm")
             }
             let key = expression[..<equals].lowercased()
             let value = String(expression[expression.index(after: equals)...])
-            guard ["name", "state", "driver", "label"].contains(key) else {
-                throw BerthError(.invalidArgument, "unknown filter key \"\(key)\": use name, state, driver or label")
+            guard ["name", "state", "driver", "label", "swarm"].contains(key) else {
+                throw BerthError(.invalidArgument, "unknown filter key \"\(key)\": use name, state, driver, label or swarm")
             }
             if key == "name" {
                 // Docker Machine failed on a bad expression too (after printing Go's parser error).
@@ -115,6 +117,8 @@ struct MachineFilter: Sendable {
                 case "name": row.name == value || row.name.range(of: value, options: .regularExpression) != nil
                 case "state": row.state.rawValue.lowercased() == value.lowercased()
                 case "driver": row.driver.lowercased() == value.lowercased()
+                // Docker Machine matched the swarm's master by name: here, every node of the swarm NAME made.
+                case "swarm": row.swarm?.manager == value
                 default: Self.labelMatches(value, row.labels)
                 }
             }

@@ -29,6 +29,7 @@ struct DockerMachineHost: Encodable {
             network: config.network.name, enginePort: config.engine.port, uri: config.hypervisor.uri,
             domainName: config.hypervisor.domainName, storagePool: config.hypervisor.storagePool,
             virtType: config.hypervisor.virtType, macAddress: config.network.mac, image: config.image.name)
+        driver.swarmMaster = config.swarm?.role == .manager
         hostOptions = HostOptions(
             engineOptions: EngineOptions(
                 arbitraryFlags: config.engine.options, env: config.engine.environment,
@@ -42,6 +43,11 @@ struct DockerMachineHost: Encodable {
                 clientKeyPath: storeCertificates.clientPrivateKey.path,
                 clientCertPath: storeCertificates.clientCertificate.path, serverCertSANs: config.tlsSANs ?? [],
                 storePath: machineDirectory.path))
+        if let swarm = config.swarm {
+            hostOptions.swarmOptions.isSwarm = true
+            hostOptions.swarmOptions.master = swarm.role == .manager
+            hostOptions.swarmOptions.address = "\(swarm.advertiseAddress):\(SwarmCommands.managementPort)"
+        }
     }
 
     /// libmachine's BaseDriver fields, the kvm driver's own, the generic driver's EnginePort, and
@@ -145,7 +151,9 @@ struct DockerMachineHost: Encodable {
         }
     }
 
-    /// berth makes no swarms; these are the values a non-swarm Docker Machine host had.
+    /// A non-swarm Docker Machine host's values, or for a node of a swarm-mode cluster berth made:
+    /// IsSwarm, Master for a manager, and Address where the node takes swarm traffic. The standalone
+    /// Swarm's fields (Discovery, Image, Strategy…) stay empty: swarm mode has none of them.
     struct SwarmOptions: Encodable {
         var isSwarm = false
         var address = ""

@@ -350,7 +350,7 @@ extension Machines {
         let consoleLog = (try? store.consoleLog(config.name).path) ?? "its machine folder"
         while ContinuousClock.now < deadline {
             if await check() { return }
-            if let state = try? await driver(for: config).state(config), state != .running {
+            if let state = try? await hostState(of: config), state != .running {
                 throw BerthError(.provisioning, "machine \"\(config.name)\" stopped while waiting for \(what); see its console log at \(consoleLog)")
             }
             try await Task.sleep(for: delay)

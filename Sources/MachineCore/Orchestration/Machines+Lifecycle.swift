@@ -39,6 +39,7 @@ extension Machines {
     @discardableResult
     public func start(_ config: MachineConfig, waitForDocker: Bool = true, timeout: Duration? = nil) async throws -> ForwardState? {
         try requireComplete(config)
+        if config.isGeneric { throw GenericDriver.powerRefused(config, "start") }
         let driver = await driver(for: config)
         // A running machine whose forwarder died gets it back.
         guard try await driver.state(config) != .running else { return try await syncForwarder(config) }
@@ -89,16 +90,19 @@ extension Machines {
     }
 
     public func stop(_ config: MachineConfig, timeout: Duration = .seconds(90)) async throws {
+        if config.isGeneric { throw GenericDriver.powerRefused(config, "stop") }
         await forwarder(config.name).stop()
         try await driver(for: config).stop(config, timeout: timeout)
     }
 
     public func kill(_ config: MachineConfig) async throws {
+        if config.isGeneric { throw GenericDriver.powerRefused(config, "kill") }
         await forwarder(config.name).stop()
         try await driver(for: config).kill(config)
     }
 
     public func restart(_ config: MachineConfig) async throws {
+        if config.isGeneric { throw GenericDriver.powerRefused(config, "restart") }
         try await stop(config)
         try await start(config)
     }
@@ -107,7 +111,11 @@ extension Machines {
     /// With `force`, a machine whose config is unreadable, or whose create was interrupted, or whose
     /// hypervisor parts are already gone, is removed anyway: by the names berth derives from the
     /// machine's name. A machine that does not exist is no error with `force`, as in Docker Machine.
-    public func remove(_ name: String, force: Bool) async throws {
+    /// A swarm node first leaves its cluster (drained, then taken off the managers' node list), so
+    /// the cluster stays healthy; a manager that still has workers needs `force`.
+    /// An existing server (`--driver generic`) is only forgotten, unless `removeEngineConfig`
+    /// asks for berth's files to be taken off it too.
+    public func remove(_ name: String, force: Bool, removeEngineConfig: Bool = false) async throws {
         try MachineName.validate(name)
         guard store.exists(name) else {
             // A context left by a machine removed some other way goes too.
@@ -119,7 +127,26 @@ extension Machines {
         defer { withExtendedLifetime(lock) {} }
         let recorded: MachineConfig?
         if force { recorded = try? config(name) } else { recorded = try config(name) }
+        if let recorded, recorded.swarm != nil {
+            do {
+                try await leaveSwarmLocked(recorded, force: force)
+            } catch let error as BerthError where force {
+                logger.warning("\(name) did not leave its swarm cleanly: \(error.message)")
+            }
+        }
         await forwarder(name).stop()
+        if let recorded, recorded.isGeneric {
+            if removeEngineConfig {
+                do {
+                    try await removeEngineConfiguration(recorded)
+                } catch let error as BerthError where force {
+                    logger.warning("could not take berth's files off \(recorded.network.ip): \(error.message)")
+                }
+            }
+            try store.remove(name)
+            removeDockerContext(of: name)
+            return
+        }
         let uri = recorded?.hypervisor.uri ?? Self.defaultURI
         do {
             try await driver(uri: uri).removeMachine(named: name, recorded: recorded)
@@ -169,20 +196,37 @@ extension Machines {
     /// its place, then renamed) and restarts Docker.
     func pushCertificates(_ config: MachineConfig) async throws {
         let ssh = try SSHCommand(config: config, store: store)
+        try await ssh.install(try tlsFiles(config))
+        try await restartDocker(ssh)
+    }
+
+    /// Docker's TLS files for the machine: the store's CA, its server certificate and key.
+    func tlsFiles(_ config: MachineConfig) throws -> [(path: String, content: String, mode: String)] {
         let (certificate, key) = try certificateFiles(config.name).serverPEM()
-        try await ssh.install([
+        return [
             (path: "/etc/docker/ca.pem", content: try SecureFile.readText(storeCertificates.caCertificate), mode: "0644"),
             (path: "/etc/docker/server.pem", content: certificate, mode: "0644"),
             (path: "/etc/docker/server-key.pem", content: key, mode: "0600"),
-        ])
-        try await restartDocker(ssh)
+        ]
+    }
+
+    /// Everything that makes a Docker Engine berth's: the TLS files, daemon.json and the
+    /// docker.service drop-in with the machine's engine options.
+    func engineFiles(_ config: MachineConfig) throws -> [(path: String, content: String, mode: String)] {
+        let daemon = DaemonConfig(labels: config.engine.labels, insecureRegistries: config.engine.insecureRegistries,
+                                  registryMirrors: config.engine.registryMirrors, storageDriver: config.engine.storageDriver)
+        let dropIn = DockerServiceDropIn(environment: config.engine.environment, engineOptions: config.engine.options)
+        return try tlsFiles(config) + [
+            (path: "/etc/docker/daemon.json", content: try daemon.render(), mode: "0644"),
+            (path: DockerServiceDropIn.path, content: dropIn.render(), mode: "0644"),
+        ]
     }
 
     /// Restarts Docker Engine in the guest. systemd refuses a unit that started too often in a short
     /// while (docker.service allows 3 starts a minute); berth's own restarts are deliberate, so the
     /// counter is reset first and `provision` right after `upgrade` does not trip it.
     func restartDocker(_ ssh: SSHCommand) async throws {
-        try await ssh.run("sudo systemctl reset-failed docker.service docker.socket >/dev/null 2>&1; sudo systemctl restart docker.service")
+        try await ssh.run(ssh.asRoot("sh -c 'systemctl reset-failed docker.service docker.socket >/dev/null 2>&1; systemctl restart docker.service'"))
     }
 
     /// Re-applies the machine's configuration in the guest: certificates, daemon.json and the
@@ -194,15 +238,9 @@ extension Machines {
         try config.engine.validate()
         if try ensureServerCertificate(config) { refreshDockerContext(config) }
         let ssh = try SSHCommand(config: config, store: store)
-        let daemon = DaemonConfig(labels: config.engine.labels, insecureRegistries: config.engine.insecureRegistries,
-                                  registryMirrors: config.engine.registryMirrors, storageDriver: config.engine.storageDriver)
-        let dropIn = DockerServiceDropIn(environment: config.engine.environment, engineOptions: config.engine.options)
-        try await ssh.install([
-            (path: "/etc/docker/daemon.json", content: try daemon.render(), mode: "0644"),
-            (path: DockerServiceDropIn.path, content: dropIn.render(), mode: "0644"),
-        ])
-        try await ssh.run("sudo systemctl daemon-reload")
-        try await pushCertificates(config)
+        try await ssh.install(try engineFiles(config))
+        try await ssh.run(ssh.asRoot("systemctl daemon-reload"))
+        try await restartDocker(ssh)
         let endpoint = try endpoint(config)
         try await waitUntil(ContinuousClock.now + .seconds(120), for: config, what: "Docker on \(config.dockerURL)") {
             await endpoint.ping()
@@ -215,7 +253,7 @@ extension Machines {
         let state = try await state(of: config)
         guard state == .running else { throw Self.notRunning(config.name, state) }
         let ssh = try SSHCommand(config: config, store: store)
-        try await ssh.run("sudo env DEBIAN_FRONTEND=noninteractive sh -c 'apt-get update -q >/dev/null && apt-get install -y -q --only-upgrade docker.io containerd runc >/dev/null'",
+        try await ssh.run(ssh.asRoot("env DEBIAN_FRONTEND=noninteractive sh -c 'apt-get update -q >/dev/null && apt-get install -y -q --only-upgrade docker.io containerd runc >/dev/null'"),
                           timeout: .seconds(1800))
         try await restartDocker(ssh)
         let endpoint = try endpoint(config)

@@ -15,6 +15,25 @@ public struct MachineListing: Sendable, Codable, Equatable {
     /// How long this machine took to answer: its state from libvirt plus its Docker's version
     /// (the whole `--timeout` when Docker did not answer in time), in milliseconds.
     public var responseTimeMs: Int = 0
+    /// The machine's swarm, from its config (no API call): its role and the cluster's name.
+    public var swarm: Swarm?
+
+    public struct Swarm: Sendable, Codable, Equatable {
+        public var role: MachineConfig.SwarmMembership.Role
+        /// The cluster's name: the machine that initialised it.
+        public var manager: String
+
+        public init(role: MachineConfig.SwarmMembership.Role, manager: String) {
+            self.role = role
+            self.manager = manager
+        }
+
+        init(_ membership: MachineConfig.SwarmMembership) { self.init(role: membership.role, manager: membership.manager) }
+
+        /// Docker Machine's SWARM column in swarm mode: `NAME (manager)` for a manager (Docker
+        /// Machine printed `NAME (master)` for a standalone Swarm's master), the cluster's name for a worker.
+        public var column: String { role == .manager ? "\(manager) (manager)" : manager }
+    }
 }
 
 extension Machines {
@@ -51,7 +70,21 @@ extension Machines {
         var states: [String: MachineState] = [:]
         var errors: [String: String] = [:]
         var stateTimes: [String: Duration] = [:]
-        for (uri, group) in Dictionary(grouping: configs, by: { $0.hypervisor.uri }) {
+        // Existing servers answer for themselves (their SSH port), all at once.
+        let servers = configs.filter(\.isGeneric)
+        await withTaskGroup(of: (String, MachineState, Duration).self) { group in
+            for config in servers {
+                group.addTask {
+                    let started = clock.now
+                    return (config.name, await GenericDriver().state(config), clock.now - started)
+                }
+            }
+            for await (name, state, elapsed) in group {
+                states[name] = state
+                stateTimes[name] = elapsed
+            }
+        }
+        for (uri, group) in Dictionary(grouping: configs.filter { !$0.isGeneric }, by: { $0.hypervisor.uri }) {
             let started = clock.now
             do {
                 let found = try await driver(uri: uri).states(of: group)
@@ -90,6 +123,9 @@ extension Machines {
                 if error == nil { error = "Docker did not answer at \(config.dockerURL) within \(timeout.wholeSeconds)s" }
             case nil: break
             }
+            if config.isGeneric, state == .stopped, error == nil {
+                error = "the server does not answer on SSH at \(config.network.ip):\(config.ssh.port)"
+            }
             if state == .running, error == nil, config.wantsForwarder, !forwarder(config.name).isRunning {
                 error = "its port forwarder is not running; `berth start \(config.name)` starts it again"
             }
@@ -97,7 +133,8 @@ extension Machines {
             rows.append(MachineListing(
                 name: config.name, active: state == .running && activeHost == config.dockerURL, driver: config.driver,
                 state: state, url: state == .running || state == .timeout ? config.dockerURL : "", dockerVersion: version,
-                error: error, labels: config.labels, responseTimeMs: elapsed.wholeMilliseconds))
+                error: error, labels: config.labels, responseTimeMs: elapsed.wholeMilliseconds,
+                swarm: config.swarm.map(MachineListing.Swarm.init)))
         }
         return rows.sorted { NaturalOrder.precedes($0.name, $1.name) }
     }

@@ -47,6 +47,13 @@ public final class Machines: Sendable {
     /// that create runs and Error once it was interrupted.
     public func state(of config: MachineConfig) async throws -> MachineState {
         guard config.isComplete else { return store.isBusy(config.name) ? .creating : .error }
+        return try await hostState(of: config)
+    }
+
+    /// What the machine's host says, whether or not its create finished: libvirt's state of the
+    /// domain, or for an existing server, whether its SSH port answers.
+    func hostState(of config: MachineConfig) async throws -> MachineState {
+        if config.isGeneric { return await GenericDriver().state(config) }
         return try await driver(for: config).state(config)
     }
 

@@ -9,11 +9,16 @@ public struct SSHCommand: Sendable {
     public let keyPath: String
     public let knownHostsPath: String
 
-    public init(config: MachineConfig, store: Store) throws {
+    /// Whether this connection may learn the host key (an existing server's first contact, when
+    /// berth has no key of its own to pin yet); every later connection insists on the learnt key.
+    public let learnsHostKey: Bool
+
+    public init(config: MachineConfig, store: Store, learnsHostKey: Bool = false) throws {
         let directory = try store.machineDirectory(config.name)
         self.config = config
         self.keyPath = directory.appendingPathComponent(config.ssh.keyFile).path
         self.knownHostsPath = directory.appendingPathComponent(config.ssh.knownHostsFile ?? SSHHostKey.knownHostsFileName).path
+        self.learnsHostKey = learnsHostKey
     }
 
     public var destination: String { "\(config.ssh.user)@\(config.network.ip)" }
@@ -21,13 +26,14 @@ public struct SSHCommand: Sendable {
     /// Options shared by ssh and scp.
     public var commonOptions: [String] {
         // Machines made before berth pinned host keys learn their key on first contact.
-        let checking = config.ssh.knownHostsFile == nil ? "accept-new" : "yes"
+        let checking = config.ssh.knownHostsFile == nil || learnsHostKey ? "accept-new" : "yes"
         var options = ["-i", keyPath, "-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=\(checking)",
                        "-o", "UserKnownHostsFile=\(knownHostsPath)", "-o", "GlobalKnownHostsFile=/dev/null",
                        "-o", "HostKeyAlias=\(SSHHostKey.alias(for: config.name))",
                        "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10",
                        "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3"]
-        if config.ssh.knownHostsFile != nil { options += ["-o", "HostKeyAlgorithms=ssh-ed25519"] }
+        // berth's own host keys are ed25519; a server's learnt key is of whatever type it offered.
+        if config.ssh.knownHostsFile != nil, config.ssh.hostKeyLearnt != true { options += ["-o", "HostKeyAlgorithms=ssh-ed25519"] }
         // A machine on another hypervisor host is reached through that host.
         if let tunnel = config.tunnel { options += ["-o", "ProxyCommand=\(tunnel.host.proxyCommand)"] }
         return options
@@ -51,11 +57,23 @@ public struct SSHCommand: Sendable {
         return output.standardOutput
     }
 
+    /// Runs a check in the guest: whether it exited 0. Throws only when the guest cannot be reached.
+    public func succeeds(_ command: String, timeout: Duration = .seconds(60)) async throws -> Bool {
+        guard let ssh = HelperProgram.which("ssh") else {
+            throw BerthError(.command, "the ssh program is missing; install openssh-client")
+        }
+        let output = try await HelperProgram.capture(ssh, ["-o", "BatchMode=yes"] + sshArguments(command: [command], tty: false),
+                                                     timeout: timeout)
+        if output.status == 255 { throw failure(output) }
+        return output.status == 0
+    }
+
     /// A guest command's failure as one line that is still enough to act on.
     func failure(_ output: HelperProgram.Output) -> BerthError {
         let errors = output.standardError
         if errors.contains("REMOTE HOST IDENTIFICATION HAS CHANGED") || errors.contains("Host key verification failed") {
-            return BerthError(.provisioning, "machine \"\(config.name)\" at \(config.network.ip) answered with an SSH host key that is not the one berth gave it (pinned in \(knownHostsPath)); refusing to connect")
+            let pinned = config.ssh.hostKeyLearnt == true ? "the one berth learnt on first contact" : "the one berth gave it"
+            return BerthError(.provisioning, "machine \"\(config.name)\" at \(config.network.ip) answered with an SSH host key that is not \(pinned) (pinned in \(knownHostsPath)); refusing to connect")
         }
         if output.status == 255 {
             let reason = errors.split(separator: "\n").last.map(String.init) ?? "no answer"
@@ -81,14 +99,21 @@ public struct SSHCommand: Sendable {
         for (index, file) in files.enumerated() {
             let directory = (file.path as NSString).deletingLastPathComponent
             input += Data(file.content.utf8).base64EncodedString() + "\n"
-            script += "read -r f\(index); mkdir -p \(Self.quote(directory)); "
+            // Folders it makes are 0755 like any system folder (the files keep their own modes).
+            script += "read -r f\(index); (umask 022 && mkdir -p \(Self.quote(directory))); "
             script += "printf '%s' \"$f\(index)\" | base64 -d > \(Self.quote(file.path + ".berth-new")); "
             script += "chmod \(file.mode) \(Self.quote(file.path + ".berth-new"))\n"
         }
         for file in files {
             script += "mv -f \(Self.quote(file.path + ".berth-new")) \(Self.quote(file.path))\n"
         }
-        try await run("sudo sh -c \(Self.quote(script))", input: Data(input.utf8))
+        try await run(asRoot("sh -c \(Self.quote(script))"), input: Data(input.utf8))
+    }
+
+    /// `command` run as root: through password-less sudo, unless berth logs in as root (an existing
+    /// server may have no sudo at all).
+    public func asRoot(_ command: String) -> String {
+        config.ssh.user == "root" ? command : "sudo -n \(command)"
     }
 
     /// Quotes a word for the guest's POSIX shell.

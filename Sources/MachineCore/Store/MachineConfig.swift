@@ -10,7 +10,8 @@ public struct MachineConfig: Codable, Sendable, Equatable {
 
     public var version: Int = MachineConfig.currentVersion
     public var name: String
-    public var driver: String = "libvirt"
+    /// `libvirt` for a machine berth made, `generic` for an existing server it took over.
+    public var driver: String = MachineConfig.libvirtDriver
     public var createdAt: Date
     /// `creating` from the moment a create starts until Docker answers: a machine is recorded
     /// before anything is made for it, so an interrupted create is visible and removable.
@@ -53,6 +54,17 @@ public struct MachineConfig: Codable, Sendable, Equatable {
     public var tlsSANs: [String]?
     /// Labels for `ls --filter label=…` (the engine labels).
     public var labels: [String] { engine.labels }
+
+    /// For an existing server (`--driver generic`): what berth found there. Absent for libvirt
+    /// machines, so their configs read the same to every berth of config version 2.
+    public var generic: GenericServer?
+    /// The machine's place in a Docker Swarm (swarm mode) that berth set up; absent when none.
+    public var swarm: SwarmMembership?
+
+    public static let libvirtDriver = "libvirt"
+    public static let genericDriver = "generic"
+    /// Whether this is an existing server berth manages but does not power (`--driver generic`).
+    public var isGeneric: Bool { driver == Self.genericDriver }
 
     public init(name: String, createdAt: Date = Date(), hardware: Hardware, hypervisor: Hypervisor, image: ImageUse,
                 network: NetworkAttachment, volumes: Volumes? = nil, engine: EngineOptions, ssh: SSHAccess,
@@ -189,11 +201,52 @@ public struct MachineConfig: Codable, Sendable, Equatable {
         /// The known_hosts file (inside the machine folder) that pins the guest's SSH host key,
         /// which berth made and gave the guest; nil for machines made before berth pinned keys.
         public var knownHostsFile: String?
-        public init(user: String = "docker", port: Int = 22, keyFile: String = "id_ed25519", knownHostsFile: String? = nil) {
+        /// Whether the pinned host key was learnt on first contact (an existing server's own key,
+        /// of whatever type it offered) rather than made by berth (always ed25519).
+        public var hostKeyLearnt: Bool?
+        public init(user: String = "docker", port: Int = 22, keyFile: String = "id_ed25519", knownHostsFile: String? = nil,
+                    hostKeyLearnt: Bool? = nil) {
             self.user = user
             self.port = port
             self.keyFile = keyFile
             self.knownHostsFile = knownHostsFile
+            self.hostKeyLearnt = hostKeyLearnt
+        }
+    }
+
+    /// An existing server taken over with `--driver generic`.
+    public struct GenericServer: Codable, Sendable, Equatable {
+        /// The distribution berth found, as os-release names it ("debian 12", "ubuntu 24.04").
+        public var system: String
+        /// Whether berth installed Docker Engine there (docker.io from the distribution) or found it.
+        public var installedDocker: Bool
+        public init(system: String, installedDocker: Bool) {
+            self.system = system
+            self.installedDocker = installedDocker
+        }
+    }
+
+    /// A node of a swarm-mode cluster, as berth made it join.
+    public struct SwarmMembership: Codable, Sendable, Equatable {
+        public enum Role: String, Codable, Sendable, CaseIterable {
+            case manager, worker
+        }
+        public var role: Role
+        /// The machine that initialised the cluster: the cluster's name in `ls` (Docker Machine's
+        /// SWARM column named the swarm's master the same way). A manager that initialised it names itself.
+        public var manager: String
+        /// Docker's ID for the node, for `docker node` commands on a manager.
+        public var nodeID: String
+        /// The address the other nodes reach this one at (`--advertise-addr`).
+        public var advertiseAddress: String
+        /// Node labels set with `--swarm-label`.
+        public var labels: [String]?
+        public init(role: Role, manager: String, nodeID: String, advertiseAddress: String, labels: [String]? = nil) {
+            self.role = role
+            self.manager = manager
+            self.nodeID = nodeID
+            self.advertiseAddress = advertiseAddress
+            self.labels = labels
         }
     }
 
