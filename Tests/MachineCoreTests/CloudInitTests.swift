@@ -121,10 +121,13 @@ struct CloudInitTests {
     func bootcmd() throws {
         let document = try Self.parse(try CloudConfig(machine: Self.provisioning(imageHasDocker: true)).render())
         let bootcmd = Self.commands(document["bootcmd"])
-        #expect(bootcmd.count == 1)
+        #expect(bootcmd.count == 2)
         #expect(bootcmd.first?.hasPrefix("systemd-run --no-block") == true)
         #expect(bootcmd.first?.contains("--property=Before=docker.service") == true)
         #expect(bootcmd.first?.hasSuffix("systemctl daemon-reload") == true)
+        // The search domain of berth's networks, for short names of the other machines.
+        #expect(bootcmd.last?.contains("UseDomains=yes") == true)
+        #expect(bootcmd.last?.contains("networkctl reload") == true)
     }
 
     @Test("a user's cloud-config is merged: their scalars win, lists are concatenated, mappings merge")
