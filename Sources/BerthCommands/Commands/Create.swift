@@ -39,6 +39,8 @@ struct Create: AsyncParsableCommand {
     @Option(name: .customLong("cloud-init"), help: "Your own cloud-config file, merged into berth's.") var cloudInit: String?
     @Option(name: .customLong("ssh-key"), help: "Use this SSH private key instead of generating one.") var sshKey: String?
     @Option(help: "Seconds to wait for Docker to answer (default: 300 with KVM, 900 without).") var timeout: Int?
+    @Flag(help: "Print berth's stages and the guest's boot phases (kernel, initrd, systemd units, cloud-init, containerd, dockerd) on one time line; `inspect` keeps them.")
+    var timings = false
 
     func validate() throws {
         guard SizeArgument.mebibytes(memory) != nil else {
@@ -71,6 +73,7 @@ struct Create: AsyncParsableCommand {
         request.cloudInitFile = cloudInit.map { URL(fileURLWithPath: $0) }
         request.sshKey = sshKey.map { URL(fileURLWithPath: $0) }
         request.waitTimeout = timeout.map { .seconds($0) }
+        request.guestTimings = timings
         let machines = global.machines
         let clock = ContinuousClock()
         let started = clock.now
@@ -78,6 +81,7 @@ struct Create: AsyncParsableCommand {
         let config = try await Interrupts.cancellingOnSignal {
             try await machines.create(complete, reporter: StageLines())
         }
+        if timings, let recorded = config.timings { Terminal.status(recorded.rendered()) }
         Terminal.status("Machine \"\(config.name)\" is running at \(config.dockerURL) (\(StageLines.format(clock.now - started)) in all).")
         Terminal.status("To point your Docker client at it, run: eval $(berth env\(config.name == "default" ? "" : " \(config.name)"))")
     }

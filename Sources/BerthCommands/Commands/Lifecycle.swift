@@ -25,9 +25,15 @@ struct Start: AsyncParsableCommand {
         discussion: "If a machine's IP changed, its server certificate is reissued and installed by itself.")
     @OptionGroup var global: GlobalOptions
     @OptionGroup var machines: MachineNames
+    @Flag(help: "Print berth's phases and the guest's boot phases on one time line; `inspect` keeps them.")
+    var timings = false
 
     func run() async throws {
-        try await machines.each(in: global, done: "Started") { try await $0.start($1) }
+        let timings = self.timings
+        try await machines.each(in: global, done: "Started") { machines, config in
+            let recorded = try await machines.start(config, guestTimings: timings)
+            if timings, let recorded { Terminal.status("\(config.name): \(recorded.rendered())") }
+        }
     }
 }
 

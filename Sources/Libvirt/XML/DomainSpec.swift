@@ -63,9 +63,17 @@ public struct DomainSpec: Sendable, Equatable {
     /// A file that receives everything the guest writes on its serial console.
     public var consoleLog: String?
     public var metadata: [String: String]
+    /// Under TCG, the size of QEMU's translation cache (`<features><tcg><tb-cache>`), in MiB. QEMU's
+    /// own default is 1 GiB, which an idle machine fills and keeps resident; ignored with KVM.
+    public var translationCacheMiB: Int?
+
+    /// berth's translation cache size under TCG: enough that a booting guest rarely translates code
+    /// again, small enough that an idle machine costs the host little beyond the guest's own memory.
+    public static let defaultTranslationCacheMiB = 128
 
     public init(virtType: VirtType, name: String, memoryMiB: Int, vcpus: Int, boot: Boot, disks: [Disk] = [],
-                interfaces: [Interface] = [], consoleLog: String? = nil, metadata: [String: String] = [:]) {
+                interfaces: [Interface] = [], consoleLog: String? = nil, metadata: [String: String] = [:],
+                translationCacheMiB: Int? = nil) {
         self.virtType = virtType
         self.name = name
         self.memoryMiB = memoryMiB
@@ -75,6 +83,7 @@ public struct DomainSpec: Sendable, Equatable {
         self.interfaces = interfaces
         self.consoleLog = consoleLog
         self.metadata = metadata
+        self.translationCacheMiB = translationCacheMiB
     }
 
     public var xml: String { element.rendered }
@@ -86,7 +95,7 @@ public struct DomainSpec: Sendable, Equatable {
             XMLElement("memory", ["unit": "MiB"], text: String(memoryMiB)),
             XMLElement("vcpu", text: String(vcpus)),
             osElement,
-            XMLElement("features", children: [XMLElement("acpi"), XMLElement("apic")]),
+            XMLElement("features", children: [XMLElement("acpi"), XMLElement("apic"), tcgElement]),
             // With KVM the guest sees the host CPU; under TCG QEMU's default model is the one that works.
             virtType == .kvm ? XMLElement("cpu", ["mode": "host-passthrough"]) : nil,
             XMLElement("clock", ["offset": "utc"]),
@@ -100,6 +109,11 @@ public struct DomainSpec: Sendable, Equatable {
                 XMLElement("memballoon", ["model": "virtio", "freePageReporting": "on"]),
             ]),
         ])
+    }
+
+    private var tcgElement: XMLElement? {
+        guard virtType == .qemu, let size = translationCacheMiB else { return nil }
+        return XMLElement("tcg", children: [XMLElement("tb-cache", ["unit": "MiB"], text: String(size))])
     }
 
     private var metadataElement: XMLElement {
@@ -208,8 +222,13 @@ extension DomainSpec {
                 if let key = element.localName { metadata[key] = element.stringValue ?? "" }
             }
         }
+        let tbCache = root.child("features")?.child("tcg")?.child("tb-cache")
+        let translationCache = tbCache.flatMap { element in
+            Int(element.stringValue ?? "").map { Self.mebibytes(String($0), unit: element.attribute("unit") ?? "KiB") }
+        }
         self.init(virtType: virtType, name: name, memoryMiB: memoryMiB, vcpus: vcpus, boot: boot, disks: disks,
-                  interfaces: interfaces, consoleLog: consoleLog, metadata: metadata)
+                  interfaces: interfaces, consoleLog: consoleLog, metadata: metadata,
+                  translationCacheMiB: virtType == .qemu ? translationCache : nil)
     }
 
     private static func mebibytes(_ value: String, unit: String) -> Int {

@@ -252,7 +252,8 @@ public actor LibvirtDriver: Driver {
         let names = baseVolumeNames(image)
         return MachineConfig.ImageUse(name: image.name, hasDocker: image.hasDocker, diskVolume: names.disk,
                                       kernelVolume: names.kernel, initrdVolume: names.initrd,
-                                      kernelCommandLine: image.kernelCommandLine)
+                                      kernelCommandLine: image.kernelCommandLine,
+                                      berthInit: image.hasBootFiles ? image.berthInit : nil)
     }
 
     // MARK: - Network
@@ -365,7 +366,8 @@ public actor LibvirtDriver: Driver {
                 ],
                 interfaces: [.init(network: config.network.name, mac: config.network.mac)],
                 consoleLog: consoleLog.path,
-                metadata: ["name": config.name, "store": self.owner])
+                metadata: ["name": config.name, "store": self.owner],
+                translationCacheMiB: DomainSpec.defaultTranslationCacheMiB)
             try await connection.defineDomain(xml: spec.xml)
         }
     }

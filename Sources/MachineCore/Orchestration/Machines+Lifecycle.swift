@@ -33,12 +33,17 @@ extension Machines {
     /// Boots a stopped machine. Its address reservation is checked first: if the machine ended up
     /// with another IP (the network was made again on another subnet), the config and server
     /// certificate follow it; if the network had to be made again, the other machines on it get their
-    /// reservations back too.
-    public func start(_ config: MachineConfig, waitForDocker: Bool = true, timeout: Duration? = nil) async throws {
+    /// reservations back too. The phases are kept in the machine's config (`timings`); with
+    /// `guestTimings`, the guest's side too. Returns them, or nil when the machine was running already.
+    @discardableResult
+    public func start(_ config: MachineConfig, waitForDocker: Bool = true, timeout: Duration? = nil,
+                      guestTimings: Bool = false) async throws -> BootTimings? {
         try requireComplete(config)
+        let timeline = StageTimeline(forwardingTo: nil)
         let driver = await driver(for: config)
-        guard try await driver.state(config) != .running else { return }
+        guard try await driver.state(config) != .running else { return nil }
         var config = config
+        var mark = ContinuousClock.now
         let reservation = try await driver.reserveAddress(for: config.name, network: config.network.name, previous: config.network)
         let moved = reservation.attachment != config.network
         if moved {
@@ -48,17 +53,31 @@ extension Machines {
         if reservation.networkCreated { try await restoreReservations(on: config.network.name, except: config.name) }
         let certificatesChanged = try certificateFiles(config.name).ensureServerCertificate(
             store: storeCertificates, machineName: config.name, ip: config.network.ip)
+        timeline.add("network and certificates", from: mark)
+        mark = .now
         try await driver.start(config)
-        guard waitForDocker || certificatesChanged || moved else { return }
+        timeline.add("boot", from: mark)
+        guard waitForDocker || certificatesChanged || moved else { return nil }
         let deadline = ContinuousClock.now + (timeout ?? (config.hypervisor.virtType == "kvm" ? .seconds(300) : .seconds(900)))
         if certificatesChanged {
+            mark = .now
             try await waitUntil(deadline, for: config, what: "SSH on \(config.network.ip):22") {
                 await TCPProbe.isOpen(host: config.network.ip, port: config.ssh.port)
             }
             try await pushCertificates(config)
+            timeline.add("certificates installed over SSH", from: mark)
         }
+        mark = .now
         let endpoint = try endpoint(config)
         try await waitUntil(deadline, for: config, what: "Docker on \(config.dockerURL)") { await endpoint.ping() }
+        timeline.add("waiting for Docker", from: mark)
+        var timings = BootTimings(operation: "start", phases: timeline.recorded)
+        if guestTimings { timings = await withGuestTimings(timings, of: config, timeline: timeline) }
+        if var saved = try? self.config(config.name) {
+            saved.timings = timings
+            try? store.save(saved)
+        }
+        return timings
     }
 
     /// Commands that act on a machine's parts refuse one whose create never finished.
@@ -170,11 +189,20 @@ extension Machines {
         let daemon = DaemonConfig(labels: config.engine.labels, insecureRegistries: config.engine.insecureRegistries,
                                   registryMirrors: config.engine.registryMirrors, storageDriver: config.engine.storageDriver)
         let dropIn = DockerServiceDropIn(environment: config.engine.environment, engineOptions: config.engine.options)
-        try await ssh.install([
-            (path: "/etc/docker/daemon.json", content: try daemon.render(), mode: "0644"),
-            (path: DockerServiceDropIn.path, content: dropIn.render(), mode: "0644"),
-        ])
-        try await ssh.run("sudo systemctl daemon-reload")
+        if config.image.berthInit != nil {
+            // berth's own image reads dockerd's environment and flags from files: no daemon-reload.
+            try await ssh.install([
+                (path: "/etc/docker/daemon.json", content: try daemon.render(), mode: "0644"),
+                (path: DockerServiceDropIn.environmentFilePath, content: dropIn.environmentFile(), mode: "0644"),
+                (path: DockerServiceDropIn.argumentsFilePath, content: dropIn.argumentsFile(), mode: "0644"),
+            ])
+        } else {
+            try await ssh.install([
+                (path: "/etc/docker/daemon.json", content: try daemon.render(), mode: "0644"),
+                (path: DockerServiceDropIn.path, content: dropIn.render(), mode: "0644"),
+            ])
+            try await ssh.run("sudo systemctl daemon-reload")
+        }
         try await pushCertificates(config)
         let endpoint = try endpoint(config)
         try await waitUntil(ContinuousClock.now + .seconds(120), for: config, what: "Docker on \(config.dockerURL)") {
