@@ -77,6 +77,7 @@ class Bench:
         self.notes = []
         self.loads = []
         self.kept = []  # berth machines kept running for later rows
+        self.made_network = False
         self.work = tempfile.mkdtemp(prefix="berth-bench-")
         self.libvirt_dir = "/var/lib/libvirt/images/berth-bench"
         os.makedirs(self.libvirt_dir, exist_ok=True)
@@ -208,7 +209,7 @@ class Bench:
 
     def peer_run(self, image, index, key):
         name = f"bench-vi-{index}"
-        pool = "/var/lib/libvirt/images/berth"
+        pool = "/var/lib/libvirt/images/berth"  # berth's storage pool, where the image's volumes are
         base = os.path.join(pool, f"image-berth-docker-{image['tag']}.qcow2")
         kernel = os.path.join(pool, f"image-berth-docker-{image['tag']}.vmlinuz")
         initrd = os.path.join(pool, f"image-berth-docker-{image['tag']}.initrd")
@@ -226,7 +227,7 @@ class Bench:
                  "--disk", f"path={overlay},format=qcow2,bus=virtio",
                  "--boot", f"kernel={kernel},initrd={initrd},kernel_args={image['cmdline']}",
                  "--cloud-init", f"root-ssh-key={key}.pub",
-                 "--network", f"network=berth,mac={mac}", "--osinfo", "detect=on,require=off",
+                 "--network", f"network={self.options.network},mac={mac},model=virtio", "--osinfo", "detect=on,require=off",
                  "--graphics", "none", "--noautoconsole"], timeout=300)
             deadline = start + 900
             address = None
@@ -275,7 +276,7 @@ class Bench:
             name = f"bench-{index}"
             self.remove_machine(name)
             log(f"run {index}/{self.runs}: berth create")
-            elapsed, _ = self.berth_timed("create", name)
+            elapsed, _ = self.berth_timed("create", "--network", self.options.network, name)
             creates.append(elapsed)
             names.append(name)
             timings = self.inspect(name).get("timings") or {}
@@ -309,7 +310,7 @@ class Bench:
         name = "bench-timings"
         self.remove_machine(name)
         try:
-            _, result = self.berth_timed("create", "--timings", name)
+            _, result = self.berth_timed("create", "--network", self.options.network, "--timings", name)
             lines = result.stderr.splitlines()
             start = next((i for i, line in enumerate(lines) if line.startswith("Timings of")), None)
             self.rows["timeline"] = lines[start:] if start is not None else []
@@ -363,7 +364,7 @@ class Bench:
         name = "bench-disk"
         self.remove_machine(name)
         env = dict(self.env, BERTH_STOP_AT_STAGE="boot")
-        process = subprocess.Popen([self.berth_binary, "-s", self.store, "create", name], env=env,
+        process = subprocess.Popen([self.berth_binary, "-s", self.store, "create", "--network", self.options.network, name], env=env,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             deadline = time.monotonic() + 300
@@ -556,15 +557,21 @@ class Bench:
         for name in self.kept:
             self.remove_machine(name)
         shutil.rmtree(self.work, ignore_errors=True)
+        if self.made_network:
+            virsh("net-destroy", self.options.network, check=False)
+            virsh("net-undefine", self.options.network, check=False)
 
     def main(self):
         image = self.image()
+        # The bench's own network, made by berth as on a new host (and removed again if made here).
+        self.made_network = virsh("net-info", self.options.network, check=False).returncode != 0
         try:
+            # First: it also puts the image's volumes into the pool, so no timed create pays for that.
+            self.allocation_row()
             self.side_by_side(image)
             self.guest_timings()
             self.latency_rows()
             self.ls_row()
-            self.allocation_row()
             self.forward_row()
             self.memory_row()
             self.start_row()
@@ -587,6 +594,7 @@ def main():
     parser.add_argument("--idle", type=int, default=30, help="seconds the machines idle before their memory is read")
     parser.add_argument("--forward-bytes", type=int, default=128 << 20)
     parser.add_argument("--skip-peer", action="store_true")
+    parser.add_argument("--network", default="berth-bench", help="the libvirt network berth makes for the bench's machines")
     options = parser.parse_args()
     if not 1 <= options.runs <= 20:
         parser.error("--runs takes 1 to 20")

@@ -27,5 +27,10 @@ echo "bench/run.sh: building berth (debug, as scripts/quickstart.sh does)" >&2
 swift build --product berth >/dev/null
 swift build --product berth-bench >/dev/null
 bin=$(swift build --show-bin-path)
+# The run uses its own copy, so a build meanwhile cannot change the binary being measured.
+copy=$(mktemp -d /tmp/berth-bench-bin.XXXXXX)
+trap 'rm -rf "$copy"' EXIT
+cp "$bin/berth" "$bin/berth-bench" "$copy/"
+cp -r "$bin"/*.resources "$copy/" 2>/dev/null || true
 
-exec python3 bench/bench.py --berth "$bin/berth" --helper "$bin/berth-bench" "$@"
+python3 bench/bench.py --berth "$copy/berth" --helper "$copy/berth-bench" "$@"

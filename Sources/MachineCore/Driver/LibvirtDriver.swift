@@ -137,11 +137,19 @@ public actor LibvirtDriver: Driver {
     }
 
     /// Uploads the image's disk, kernel and initrd into the pool unless they are there already.
+    /// The three are checked (and, when needed, uploaded) at once: each check is a stream from
+    /// libvirt, which starts a helper process for it.
     func ensureImageVolumes(_ image: CachedImage, cache: ImageCache, in pool: StoragePool) async throws {
         let names = baseVolumeNames(image)
         let files: [(String?, CachedImage.File?)] = [(names.disk, image.disk), (names.kernel, image.kernel), (names.initrd, image.initrd)]
-        for case let (name?, file?) in files {
-            try await ensureVolume(named: name, holding: try cache.path(of: file, in: image), in: pool)
+        let wanted = try files.compactMap { name, file in
+            try file.map { (name!, try cache.path(of: $0, in: image)) }
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (name, path) in wanted {
+                group.addTask { try await self.ensureVolume(named: name, holding: path, in: pool) }
+            }
+            try await group.waitForAll()
         }
     }
 

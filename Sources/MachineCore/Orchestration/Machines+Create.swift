@@ -85,18 +85,22 @@ extension Machines {
             config.hypervisor.virtType = virtChoice.virtType.rawValue
             let forceTCG = virtChoice.virtType == .qemu
 
+            // The image: found (or built, pulled, imported) in the cache, and its volumes in the pool.
             let image = try await operation.stage("image") {
-                try await resolveImage(request.image, forceTCG: forceTCG, reporter: reporter)
-            }
-            if !ImageCache.isCurrentBuild(image) {
-                reporter.note("the cached \(image.name) image comes from an older recipe: this machine boots through cloud-init alone, which is slower; `berth image build\(image.name == ImageCache.Flavor.plain.imageName ? " --flavor plain" : "")` makes the current one")
-            }
-
-            try await operation.stage("disk") {
+                let image = try await resolveImage(request.image, forceTCG: forceTCG, reporter: reporter)
+                if !ImageCache.isCurrentBuild(image) {
+                    reporter.note("the cached \(image.name) image comes from an older recipe: this machine boots through cloud-init alone, which is slower; `berth image build\(image.name == ImageCache.Flavor.plain.imageName ? " --flavor plain" : "")` makes the current one")
+                }
                 config.image = try await driver.prepareImage(image, cache: images)
                 try store.save(config)
-                try await driver.createDisk(for: config, imageFormat: image.format)
-                let disk = config.volumes?.disk ?? ""
+                return image
+            }
+
+            // The disk and the address do not depend on each other: both are made at once.
+            let withImage = config
+            async let diskMade: Void = operation.stage("disk") {
+                try await driver.createDisk(for: withImage, imageFormat: image.format)
+                let disk = withImage.volumes?.disk ?? ""
                 operation.onFailure("disk") { try await driver.removeVolumes(named: [disk], of: request.name) }
             }
 
@@ -108,6 +112,7 @@ extension Machines {
                 try store.save(config)
                 if reservation.networkCreated { try await restoreReservations(on: request.network, except: request.name) }
             }
+            try await diskMade
 
             try await operation.stage("cloud-init seed") {
                 let seed = try await makeSeed(for: &config, sshKey: request.sshKey)

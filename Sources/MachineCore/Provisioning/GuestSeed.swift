@@ -101,6 +101,10 @@ public struct KernelCommandLine: Sendable, Equatable {
         [Network]
         DHCP=ipv4
 
+        [DHCPv4]
+        # The hostname is berth-init's; taking the DHCP server's would start systemd-hostnamed mid-boot.
+        UseHostname=no
+
         """
     }
 

@@ -23,8 +23,13 @@ public struct TarArchive: Sendable, Equatable {
     }
 
     public var entries: [Entry]
+    /// Every entry's modification time.
+    public var modified: Date
 
-    public init(entries: [Entry]) { self.entries = entries }
+    public init(entries: [Entry], modified: Date = Date()) {
+        self.entries = entries
+        self.modified = modified
+    }
 
     /// The archive's bytes: a 512-byte header per entry, file contents padded to 512 bytes, two
     /// empty blocks at the end. Paths must fit ustar's 100 + 155 bytes and be absolute.
@@ -71,7 +76,7 @@ public struct TarArchive: Sendable, Equatable {
         try octal(0, at: 108, width: 8)
         try octal(0, at: 116, width: 8)
         try octal(size, at: 124, width: 12)
-        try octal(0, at: 136, width: 12)
+        try octal(max(0, Int(modified.timeIntervalSince1970)), at: 136, width: 12)
         block.replaceSubrange(148..<156, with: Array("        ".utf8))
         if case .directory = entry.kind { block[156] = UInt8(ascii: "5") } else { block[156] = UInt8(ascii: "0") }
         try put("ustar", at: 257, width: 6)

@@ -80,7 +80,8 @@ esac
 ((EUID == 0)) || die "must run as root (mmdebstrap, chroot and file ownership in the image)"
 for piece in berth-init.sh dockerd.sh systemd/berth-init.service systemd/berth-cloud-init.service \
     systemd/berth-growfs.service systemd/docker.service.d-berth.conf systemd/ssh.service.d-berth.conf \
-    image/sshd_config-berth.conf image/sudoers-berth image/journald-berth.conf; do
+    systemd/logind.service.d-berth.conf image/sshd_config-berth.conf image/sudoers-berth \
+    image/journald-berth.conf image/containerd-config.toml; do
     [[ -n $GUEST_DIR && -f $GUEST_DIR/$piece ]] || die "berth's guest files are missing (cloud-init/$piece beside images/)"
 done
 for tool in mmdebstrap mke2fs qemu-img sha256sum dpkg-query chroot findmnt; do
@@ -284,6 +285,19 @@ for unit in berth-init.service berth-cloud-init.service berth-growfs.service; do
 done
 install -m 0644 "$GUEST_DIR/systemd/docker.service.d-berth.conf" "$rootfs/etc/systemd/system/docker.service.d/05-berth.conf"
 install -m 0644 "$GUEST_DIR/systemd/ssh.service.d-berth.conf" "$rootfs/etc/systemd/system/ssh.service.d/05-berth.conf"
+install -D -m 0644 "$GUEST_DIR/systemd/logind.service.d-berth.conf" "$rootfs/etc/systemd/system/systemd-logind.service.d/05-berth.conf"
+if [[ $flavor == docker ]]; then
+    install -m 0644 "$GUEST_DIR/image/containerd-config.toml" "$rootfs/etc/containerd/config.toml"
+    # dockerd needs no address to start (it listens on 0.0.0.0 and sets up its own bridge): it
+    # starts while DHCP runs, not after network-online.target. The packaged unit, with only that
+    # ordering taken out, overrides it (a drop-in cannot remove an ordering).
+    unit="$rootfs/usr/lib/systemd/system/docker.service"
+    grep -q 'network-online.target' "$unit" || die "docker.service no longer names network-online.target; check the recipe"
+    {
+        echo "# berth: Debian's docker.service as packaged, but not ordered after network-online.target."
+        sed -e '/^\(After\|Wants\)=/s/ *network-online\.target//' -e '/^\(After\|Wants\)= *$/d' "$unit"
+    } >"$rootfs/etc/systemd/system/docker.service"
+fi
 install -m 0644 "$GUEST_DIR/image/sshd_config-berth.conf" "$rootfs/etc/ssh/sshd_config.d/05-berth.conf"
 install -m 0440 "$GUEST_DIR/image/sudoers-berth" "$rootfs/etc/sudoers.d/90-berth"
 install -D -m 0644 "$GUEST_DIR/image/journald-berth.conf" "$rootfs/etc/systemd/journald.conf.d/90-berth.conf"
@@ -294,11 +308,16 @@ systemctl --root="$rootfs" enable berth-init.service berth-cloud-init.service be
 chroot "$rootfs" sh -c 'getent group docker >/dev/null || groupadd --system docker
     id docker >/dev/null 2>&1 || useradd --create-home --shell /bin/bash --gid docker docker'
 
-# Serial console (the kernel command line also says console=ttyS0).
+# Serial console (the kernel command line also says console=ttyS0); no login on a screen the
+# machine does not have.
 systemctl --root="$rootfs" enable serial-getty@ttyS0.service >/dev/null 2>&1
+systemctl --root="$rootfs" disable getty@tty1.service >/dev/null 2>&1 || true
 
 # Nothing that only slows the boot of a throwaway machine. (sshd-keygen would make an RSA host key,
-# seconds under emulation: berth-init installs the key berth pinned, cloud-init makes keys elsewhere.)
+# seconds under emulation: berth-init installs the key berth pinned, cloud-init makes keys elsewhere.
+# configfs, fuse, binfmt_misc handlers, debugfs, tracefs, hugepages, the host's POSIX message queues,
+# networkd's persistent state and udev credentials serve nothing on a Docker host; each is a unit
+# started, and often a module loaded, in front of everything else.)
 systemctl --root="$rootfs" mask \
     apt-daily.timer apt-daily.service \
     apt-daily-upgrade.timer apt-daily-upgrade.service \
@@ -307,6 +326,9 @@ systemctl --root="$rootfs" mask \
     fstrim.timer dpkg-db-backup.timer \
     systemd-firstboot.service \
     sshd-keygen.service \
+    modprobe@configfs.service sys-kernel-config.mount modprobe@fuse.service sys-fs-fuse-connections.mount \
+    systemd-binfmt.service sys-kernel-debug.mount sys-kernel-tracing.mount dev-hugepages.mount dev-mqueue.mount \
+    systemd-networkd-persistent-storage.service systemd-udev-load-credentials.service \
     modprobe@drm.service modprobe@efi_pstore.service systemd-pstore.service \
     >/dev/null 2>&1
 
