@@ -247,14 +247,17 @@ class Bench:
             while time.monotonic() < deadline:
                 # Docker's socket unit accepts before dockerd runs, so `docker version` may wait for
                 # dockerd: that is the answer arriving, not a hang.
+                # A session opened while cloud-init restarts sshd can hang: keep-alives end it, and
+                # no attempt lasts more than 30 s.
                 try:
                     probe = subprocess.run(
                         ["ssh", "-i", key, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
                          "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=3", "-o", "LogLevel=ERROR",
+                         "-o", "ServerAliveInterval=2", "-o", "ServerAliveCountMax=3",
                          f"root@{address}", "docker", "version", "--format", "{{.Server.Version}}"],
-                        capture_output=True, text=True, timeout=max(1, deadline - time.monotonic()))
+                        capture_output=True, text=True, timeout=30)
                 except subprocess.TimeoutExpired:
-                    break
+                    continue
                 if probe.returncode == 0 and probe.stdout.strip():
                     return time.monotonic() - start
                 time.sleep(0.2)
