@@ -79,6 +79,12 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
 
+        // bench/run.sh's helper (forward throughput through a Forwarder); not part of the test run.
+        .executableTarget(name: "berth-bench", dependencies: [
+            "PortForwarding",
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ], path: "bench/Sources/berth-bench"),
+
         // Tests. Fast ones need no daemon; IntegrationTests drive the real qemu:///system daemon and real VMs.
         .testTarget(name: "LibvirtTests", dependencies: ["Libvirt"], resources: [.copy("Golden")]),
         // A real HTTP server on loopback for download tests (a library, so test targets can share it).

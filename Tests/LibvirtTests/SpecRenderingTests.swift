@@ -14,7 +14,8 @@ import Testing
         ],
         interfaces: [.init(network: "berth", mac: "52:54:00:12:34:56")],
         consoleLog: "/root/.local/share/berth/machines/dev/console.log",
-        metadata: ["name": "dev", "driver": "libvirt"])
+        metadata: ["name": "dev", "driver": "libvirt"],
+        translationCacheMiB: 128)
 
     static let natNetwork = NetworkSpec(
         name: "berth", bridge: "virbr-berth", gateway: "192.168.124.1", prefix: 24,
@@ -46,6 +47,16 @@ import Testing
         #expect(xml.contains("<cpu mode=\"host-passthrough\"></cpu>") || xml.contains("<cpu mode=\"host-passthrough\"/>"))
         #expect(xml.contains("<boot dev=\"hd\""))
         #expect(!xml.contains("<kernel>"))
+        #expect(!xml.contains("tb-cache"), "KVM has no translation cache to bound")
+        #expect(try DomainSpec(xml: xml).translationCacheMiB == nil)
+    }
+
+    @Test func tcgTranslationCacheIsBoundedAndReadsBackInAnyUnit() throws {
+        let compact = Self.machineDomain.xml.replacingOccurrences(of: "\n", with: "").replacingOccurrences(of: " ", with: "")
+        #expect(compact.contains("<tcg><tb-cacheunit=\"MiB\">128</tb-cache></tcg>"))
+        let fromLibvirt = Self.machineDomain.xml.replacingOccurrences(
+            of: "<tb-cache unit=\"MiB\">128</tb-cache>", with: "<tb-cache unit='KiB'>131072</tb-cache>")
+        #expect(try DomainSpec(xml: fromLibvirt).translationCacheMiB == 128)
     }
 
     @Test func domainReadsBack() throws {

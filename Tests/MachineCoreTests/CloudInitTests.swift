@@ -303,4 +303,172 @@ struct CloudInitTests {
         #expect(text.contains("Environment=PCT=100%%\n"))
         #expect(text.contains("ExecStart=dockerd \"--log-opt=tag={{.Name}} x\" --default-ulimit=nofile=$$N\n"))
     }
+
+    // MARK: - berth's own image: berth-init, the networkd credential, cloud-init after Docker
+
+    static func hostKey() -> SSHHostKey {
+        SSHHostKey(privateKeyPEM: "-----BEGIN OPENSSH PRIVATE KEY-----\nHOSTKEY\n-----END OPENSSH PRIVATE KEY-----\n",
+                   publicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyHostKeyHostKeyHostKeyHostKeyHo berth-dev-host")
+    }
+
+    @Test("the base user-data is the reviewable file cloud-init/user-data.yaml")
+    func baseFromResource() throws {
+        let base = try CloudConfig.base()
+        #expect(base.users?.map(\.name) == ["docker"])
+        #expect(base.users?.first?.sudo == "ALL=(ALL) NOPASSWD:ALL")
+        #expect(base.users?.first?.sshAuthorizedKeys == nil, "keys are per machine, filled in by berth")
+        #expect(base.sshPasswordAuthentication == false)
+        #expect(base.hostname == nil)
+        #expect(base.packageUpdate == false)
+    }
+
+    static func entries(_ seed: GuestSeed) throws -> [String: TarArchive.Entry] {
+        Dictionary(uniqueKeysWithValues: try seed.entries().map { ($0.path, $0) })
+    }
+
+    static func text(_ entry: TarArchive.Entry?) -> String? {
+        guard case .file(let data)? = entry?.kind else { return nil }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    @Test("berth-init's archive: identity, pinned host key, the one SSH key, Docker's TLS and settings")
+    func guestSeedFiles() throws {
+        var machine = Self.provisioning(imageHasDocker: true)
+        machine.sshHostKey = Self.hostKey()
+        let seed = GuestSeed(machine: machine, hasUserCloudConfig: false)
+        let entries = try Self.entries(seed)
+        #expect(Set(entries.keys) == [
+            "/etc/hostname", "/home/docker/.ssh", "/home/docker/.ssh/authorized_keys",
+            "/etc/ssh/ssh_host_ed25519_key", "/etc/ssh/ssh_host_ed25519_key.pub",
+            "/etc/docker", "/etc/docker/ca.pem", "/etc/docker/server.pem", "/etc/docker/server-key.pem",
+            "/etc/docker/daemon.json", "/etc/berth", "/etc/berth/docker.env", "/etc/berth/dockerd.args",
+        ])
+        #expect(Self.text(entries["/etc/hostname"]) == "dev\n")
+        #expect(Self.text(entries["/home/docker/.ssh/authorized_keys"]) == Self.key + "\n")
+        #expect(entries["/home/docker/.ssh/authorized_keys"].map { ($0.mode, $0.owner, $0.group) } ?? (0, "", "") == (0o600, "docker", "docker"))
+        #expect(entries["/home/docker/.ssh"].map { ($0.mode, $0.owner) } ?? (0, "") == (0o700, "docker"))
+        #expect(Self.text(entries["/etc/ssh/ssh_host_ed25519_key"]) == Self.hostKey().privateKeyPEM)
+        #expect(entries["/etc/ssh/ssh_host_ed25519_key"]?.mode == 0o600)
+        #expect(Self.text(entries["/etc/ssh/ssh_host_ed25519_key.pub"]) == Self.hostKey().publicKey + "\n")
+        #expect(Self.text(entries["/etc/docker/server-key.pem"]) == machine.serverPrivateKeyPEM)
+        #expect(entries["/etc/docker/server-key.pem"].map { ($0.mode, $0.owner) } ?? (0, "") == (0o600, "root"))
+        #expect(Self.text(entries["/etc/docker/daemon.json"]) == (try machine.daemon.render()))
+        #expect(Self.text(entries["/etc/berth/dockerd.args"]) == "--dns=10.0.0.2\n--debug\n")
+        #expect(Self.text(entries["/etc/berth/docker.env"]) == """
+            # Written by berth: dockerd's environment (--engine-env).
+            HTTP_PROXY="http://proxy.example:3128"
+            GREETING="hello world"
+
+            """)
+        #expect(Array(try seed.files().keys) == ["berth.tar"])
+    }
+
+    @Test("berth-init asks for cloud-init only when it has work: the user's cloud-config or Docker to install")
+    func guestSeedRunsCloudInitOnlyWithWork() throws {
+        let withDocker = Self.provisioning(imageHasDocker: true)
+        #expect(try Self.entries(GuestSeed(machine: withDocker, hasUserCloudConfig: false))[GuestSeed.cloudInitFlag] == nil)
+        #expect(try Self.entries(GuestSeed(machine: withDocker, hasUserCloudConfig: true))[GuestSeed.cloudInitFlag] != nil)
+        #expect(try Self.entries(GuestSeed(machine: Self.provisioning(imageHasDocker: false), hasUserCloudConfig: false))[
+            GuestSeed.cloudInitFlag] != nil)
+    }
+
+    @Test("the archive is one GNU tar reads: paths, modes, owners by name and contents")
+    func tarArchiveReadsBackWithTar() throws {
+        let long = "/var/lib/" + String(repeating: "d", count: 90) + "/" + String(repeating: "f", count: 40)
+        let archive = TarArchive(entries: [
+            .directory("/home/docker/.ssh", mode: 0o700, owner: "docker", group: "docker"),
+            .file("/home/docker/.ssh/authorized_keys", "ssh-ed25519 AAAA key\n", mode: 0o600, owner: "docker", group: "docker"),
+            .file("/etc/empty", "", mode: 0o644),
+            .file(long, String(repeating: "x", count: 700), mode: 0o640),
+        ])
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("berth-tar-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = folder.appendingPathComponent("a.tar")
+        try archive.data().write(to: file)
+        #expect(try archive.data().count % 512 == 0)
+        let tar = Process()
+        tar.executableURL = URL(fileURLWithPath: "/bin/tar")
+        tar.arguments = ["-tvf", file.path]
+        let pipe = Pipe()
+        tar.standardOutput = pipe
+        try tar.run()
+        let listing = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        tar.waitUntilExit()
+        #expect(tar.terminationStatus == 0)
+        let lines = listing.split(separator: "\n").map(String.init)
+        #expect(lines.count == 4)
+        #expect(lines[0].hasPrefix("drwx------ docker/docker") && lines[0].hasSuffix("home/docker/.ssh/"))
+        #expect(lines[1].hasPrefix("-rw------- docker/docker") && lines[1].hasSuffix("home/docker/.ssh/authorized_keys"))
+        #expect(lines[2].hasPrefix("-rw-r--r-- root/root") && lines[2].contains(" 0 "))
+        #expect(lines[3].hasPrefix("-rw-r----- root/root") && lines[3].contains(" 700 ") && lines[3].hasSuffix(String(long.dropFirst())))
+        #expect(throws: ProvisioningError.self) { try TarArchive(entries: [.file("relative", "", mode: 0o644)]).data() }
+        #expect(throws: ProvisioningError.self) { try TarArchive(entries: [.file("/a/../etc/x", "", mode: 0o644)]).data() }
+    }
+
+    @Test("after berth-init, cloud-init's user-data holds no secret and keeps the pinned host key")
+    func userDataAfterBerthInit() throws {
+        var machine = Self.provisioning(imageHasDocker: true)
+        machine.sshHostKey = Self.hostKey()
+        let text = try CloudConfig(afterBerthInit: machine).render()
+        #expect(!text.contains("PRIVATE KEY"))
+        #expect(!text.contains("SERVER"))
+        let document = try Self.parse(text)
+        #expect(document["ssh_deletekeys"] as? Bool == false)
+        #expect(document["ssh_pwauth"] == nil, "the image refuses passwords already; cloud-init would restart sshd")
+        #expect(document["ssh_genkeytypes"] as? [String] == [])
+        #expect(document["ssh_keys"] == nil)
+        #expect(document["write_files"] == nil)
+        #expect(document["bootcmd"] == nil)
+        #expect(document["runcmd"] == nil)
+        #expect(document["resize_rootfs"] as? Bool == false)
+        #expect(document["hostname"] as? String == "dev")
+        let users = try #require(document["users"] as? [[String: Any]])
+        #expect(users.first?["ssh_authorized_keys"] as? [String] == [Self.key])
+
+        let plain = try Self.parse(try CloudConfig(afterBerthInit: Self.provisioning(imageHasDocker: false))
+            .render(mergingUserData: "runcmd: [echo hello]\n"))
+        #expect(Self.commands(plain["runcmd"]) == [CloudConfig.installScriptPath, "echo hello"])
+        #expect(try Self.writeFiles(plain)[CloudConfig.installScriptPath] != nil)
+    }
+
+    @Test("the NoCloud network-config of berth's images leaves the network to systemd-networkd")
+    func networkConfigDisabled() throws {
+        let document = try Self.parse(try GuestSeed.networkConfig())
+        #expect(document["config"] as? String == "disabled")
+    }
+
+    @Test("the kernel command line: seed, cloud-init off, the NIC as a networkd credential, nothing secret")
+    func kernelCommandLine() throws {
+        let line = KernelCommandLine(base: "root=/dev/vda rw console=ttyS0 apparmor=0", macAddress: "52:54:00:AB:CD:EF")
+        let words = line.rendered.split(separator: " ").map(String.init)
+        #expect(Array(words.prefix(4)) == ["root=/dev/vda", "rw", "console=ttyS0", "apparmor=0"])
+        #expect(words.contains("berth.seed=/dev/vdb"))
+        #expect(words.contains("cloud-init=disabled"))
+        let credential = try #require(words.first { $0.hasPrefix("systemd.set_credential_binary=network.network.50-berth:") })
+        let encoded = String(credential.dropFirst("systemd.set_credential_binary=network.network.50-berth:".count))
+        let unit = String(decoding: try #require(Data(base64Encoded: encoded)), as: UTF8.self)
+        #expect(unit.contains("[Match]\nMACAddress=52:54:00:ab:cd:ef\n"))
+        #expect(unit.contains("[Network]\nDHCP=ipv4\n"))
+        // Rendering again over an already rendered line changes nothing.
+        #expect(KernelCommandLine(base: line.rendered, macAddress: "52:54:00:AB:CD:EF").rendered == line.rendered)
+    }
+
+    @Test("dockerd's environment file escapes what systemd would read otherwise; flags go one per line")
+    func dockerEnvironmentAndArgumentFiles() {
+        let dropIn = DockerServiceDropIn(environment: ["A=x\"y", "B=$HOME", "C=back\\slash", "D=`cmd`", "E=", "F=a=b"],
+                                         engineOptions: ["log-opt=tag={{.Name}} x", "--debug"])
+        #expect(dropIn.environmentFile() == """
+            # Written by berth: dockerd's environment (--engine-env).
+            A="x\\"y"
+            B="\\$HOME"
+            C="back\\\\slash"
+            D="\\`cmd\\`"
+            E=""
+            F="a=b"
+
+            """)
+        #expect(dropIn.argumentsFile() == "--log-opt=tag={{.Name}} x\n--debug\n")
+        #expect(DockerServiceDropIn().argumentsFile() == "")
+    }
 }

@@ -60,6 +60,8 @@ struct Create: AsyncParsableCommand {
     var noContext = false
     @OptionGroup var generic: GenericDriverOptions
     @OptionGroup var swarm: SwarmCreateOptions
+    @Flag(help: "Print berth's stages and the guest's boot phases (kernel, initrd, systemd units, cloud-init, containerd, dockerd) on one time line; `inspect` keeps them.")
+    var timings = false
 
     func validate() throws {
         guard SizeArgument.mebibytes(memory) != nil else {
@@ -102,6 +104,7 @@ struct Create: AsyncParsableCommand {
         request.autoPublish = autoPublish
         request.tlsSANs = tlsSAN
         request.registerDockerContext = !noContext
+        request.guestTimings = timings
         let machines = global.machines
         let clock = ContinuousClock()
         let started = clock.now
@@ -126,6 +129,7 @@ struct Create: AsyncParsableCommand {
         } catch let error as BerthError where Self.isPreCreateFailure(error, stagesStarted: reporter.started) {
             throw CommandFailure(error: error, status: ExitStatus.preCreateCheck)
         }
+        if timings, let recorded = config.timings { Terminal.status(recorded.rendered()) }
         let place = config.isGeneric ? "manages the server at \(config.network.ip): Docker" : "is running"
         Terminal.status("Machine \"\(config.name)\" \(place) at \(config.dockerURL) (\(StageLines.format(clock.now - started)) in all).")
         Terminal.status("To point your Docker client at it, run: eval $(berth env\(config.name == "default" ? "" : " \(config.name)"))")

@@ -25,10 +25,14 @@ struct Start: AsyncParsableCommand {
         discussion: "If a machine's IP changed, its server certificate is reissued and installed by itself.")
     @OptionGroup var global: GlobalOptions
     @OptionGroup var machines: MachineNames
+    @Flag(help: "Print berth's phases and the guest's boot phases on one time line; `inspect` keeps them.")
+    var timings = false
 
     func run() async throws {
+        let timings = self.timings
         try await machines.each(in: global, done: "Started") { machines, config in
-            let forwards = try await machines.start(config)
+            let forwards = try await machines.start(config, guestTimings: timings)
+            if timings, let recorded = try? machines.config(config.name).timings { Terminal.status("\(config.name): \(recorded.rendered())") }
             for entry in forwards?.entries ?? [] where !entry.listening {
                 Terminal.warning("\(config.name): \(entry.error ?? "cannot forward \(entry.rule)")")
             }

@@ -70,9 +70,17 @@ public struct DomainSpec: Sendable, Equatable {
     /// The namespace of libvirt's QEMU-specific elements.
     public static let qemuNamespace = "http://libvirt.org/schemas/domain/qemu/1.0"
 
+    /// Under TCG, the size of QEMU's translation cache (`<features><tcg><tb-cache>`), in MiB. QEMU's
+    /// own default is 1 GiB, which an idle machine fills and keeps resident; ignored with KVM.
+    public var translationCacheMiB: Int?
+
+    /// berth's translation cache size under TCG: enough that a booting guest rarely translates code
+    /// again, small enough that an idle machine costs the host little beyond the guest's own memory.
+    public static let defaultTranslationCacheMiB = 128
+
     public init(virtType: VirtType, name: String, memoryMiB: Int, vcpus: Int, boot: Boot, disks: [Disk] = [],
                 interfaces: [Interface] = [], consoleLog: String? = nil, metadata: [String: String] = [:],
-                qemuArguments: [String] = []) {
+                translationCacheMiB: Int? = nil, qemuArguments: [String] = []) {
         self.virtType = virtType
         self.name = name
         self.memoryMiB = memoryMiB
@@ -83,6 +91,7 @@ public struct DomainSpec: Sendable, Equatable {
         self.consoleLog = consoleLog
         self.metadata = metadata
         self.qemuArguments = qemuArguments
+        self.translationCacheMiB = translationCacheMiB
     }
 
     public var xml: String { element.rendered }
@@ -94,7 +103,7 @@ public struct DomainSpec: Sendable, Equatable {
             XMLElement("memory", ["unit": "MiB"], text: String(memoryMiB)),
             XMLElement("vcpu", text: String(vcpus)),
             osElement,
-            XMLElement("features", children: [XMLElement("acpi"), XMLElement("apic")]),
+            XMLElement("features", children: [XMLElement("acpi"), XMLElement("apic"), tcgElement]),
             // With KVM the guest sees the host CPU; under TCG QEMU's default model is the one that works.
             virtType == .kvm ? XMLElement("cpu", ["mode": "host-passthrough"]) : nil,
             XMLElement("clock", ["offset": "utc"]),
@@ -113,6 +122,11 @@ public struct DomainSpec: Sendable, Equatable {
             domain.addChild(XMLElement("qemu:commandline", children: qemuArguments.map { XMLElement("qemu:arg", ["value": $0]) }))
         }
         return domain
+    }
+
+    private var tcgElement: XMLElement? {
+        guard virtType == .qemu, let size = translationCacheMiB else { return nil }
+        return XMLElement("tcg", children: [XMLElement("tb-cache", ["unit": "MiB"], text: String(size))])
     }
 
     private var metadataElement: XMLElement {
@@ -223,8 +237,13 @@ extension DomainSpec {
         }
         let commandLine = root.children?.compactMap { $0 as? XMLElement }.first { $0.localName == "commandline" && $0.uri == Self.qemuNamespace }
         let qemuArguments = (commandLine?.children ?? []).compactMap { ($0 as? XMLElement)?.attribute("value") }
+        let tbCache = root.child("features")?.child("tcg")?.child("tb-cache")
+        let translationCache = tbCache.flatMap { element in
+            Int(element.stringValue ?? "").map { Self.mebibytes(String($0), unit: element.attribute("unit") ?? "KiB") }
+        }
         self.init(virtType: virtType, name: name, memoryMiB: memoryMiB, vcpus: vcpus, boot: boot, disks: disks,
-                  interfaces: interfaces, consoleLog: consoleLog, metadata: metadata, qemuArguments: qemuArguments)
+                  interfaces: interfaces, consoleLog: consoleLog, metadata: metadata,
+                  translationCacheMiB: virtType == .qemu ? translationCache : nil, qemuArguments: qemuArguments)
     }
 
     private static func mebibytes(_ value: String, unit: String) -> Int {

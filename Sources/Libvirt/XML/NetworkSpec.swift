@@ -48,7 +48,9 @@ public struct NetworkSpec: Sendable, Equatable {
         XMLElement("network", children: [
             XMLElement("name", text: name),
             XMLElement("forward", ["mode": "nat"]),
-            XMLElement("bridge", ["name": bridge, "stp": "on", "delay": "0"]),
+            // No spanning tree: a NAT bridge of VM ports has no loops, and with STP each new port
+            // drops the guest's first DHCP requests for 4 s (the kernel's least forward delay, twice).
+            XMLElement("bridge", ["name": bridge, "stp": "off", "delay": "0"]),
             domain.map { XMLElement("domain", ["name": $0, "localOnly": "yes"]) },
             XMLElement("ip", ["address": gateway, "prefix": String(prefix)], children: [
                 XMLElement("dhcp", children: [XMLElement("range", ["start": dhcpStart, "end": dhcpEnd])] + hosts.map(\.element)),

@@ -155,11 +155,19 @@ public actor LibvirtDriver: Driver {
     }
 
     /// Uploads the image's disk, kernel and initrd into the pool unless they are there already.
+    /// The three are checked (and, when needed, uploaded) at once: each check is a stream from
+    /// libvirt, which starts a helper process for it.
     func ensureImageVolumes(_ image: CachedImage, cache: ImageCache, in pool: StoragePool) async throws {
         let names = baseVolumeNames(image)
         let files: [(String?, CachedImage.File?)] = [(names.disk, image.disk), (names.kernel, image.kernel), (names.initrd, image.initrd)]
-        for case let (name?, file?) in files {
-            try await ensureVolume(named: name, holding: try cache.path(of: file, in: image), in: pool)
+        let wanted = try files.compactMap { name, file in
+            try file.map { (name!, try cache.path(of: $0, in: image)) }
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (name, path) in wanted {
+                group.addTask { try await self.ensureVolume(named: name, holding: path, in: pool) }
+            }
+            try await group.waitForAll()
         }
     }
 
@@ -270,7 +278,8 @@ public actor LibvirtDriver: Driver {
         let names = baseVolumeNames(image)
         return MachineConfig.ImageUse(name: image.name, hasDocker: image.hasDocker, diskVolume: names.disk,
                                       kernelVolume: names.kernel, initrdVolume: names.initrd,
-                                      kernelCommandLine: image.kernelCommandLine)
+                                      kernelCommandLine: image.kernelCommandLine,
+                                      berthInit: image.hasBootFiles ? image.berthInit : nil)
     }
 
     // MARK: - Network
@@ -415,6 +424,7 @@ public actor LibvirtDriver: Driver {
                 interfaces: network.isUserMode ? [] : [.init(network: network.name, mac: network.mac)],
                 consoleLog: consoleLog.path,
                 metadata: ["name": config.name, "store": self.owner],
+                translationCacheMiB: DomainSpec.defaultTranslationCacheMiB,
                 qemuArguments: network.isUserMode ? Self.userModeArguments(config) : [])
             try await connection.defineDomain(xml: spec.xml)
         }

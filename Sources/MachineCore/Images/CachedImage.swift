@@ -23,6 +23,10 @@ public struct CachedImage: Codable, Sendable, Equatable {
     public var kernel: File?
     public var initrd: File?
     public var kernelCommandLine: String?
+    /// The version of berth's guest boot protocol the image carries (berth-init and its units, see
+    /// `GuestSeed`), from the manifest of berth's own images; nil for any other image, which boots
+    /// through cloud-init alone.
+    public var berthInit: Int?
     public var facts: ImageFacts
     public var addedAt: Date
 

@@ -159,6 +159,8 @@ struct BuildManifest: Codable, Sendable {
     var suite: String
     var buildDate: String
     var kernelCommandLine: String
+    /// The guest boot protocol version (berth-init); absent in images from older recipes.
+    var berthInit: Int?
     var kernelRelease: String?
     var files: Files
     var packages: Packages

@@ -182,7 +182,7 @@ public struct ImageCache: Sendable {
             name: name, source: source, origin: origin, format: format.rawValue, disk: disk, kernel: kernel, initrd: initrd,
             // An imported image with a kernel boots directly, from the root filesystem inspection found.
             kernelCommandLine: kernel == nil ? nil : (kernelCommandLine ?? "root=\(facts.rootDevice ?? "/dev/vda1") rw console=ttyS0"),
-            facts: facts, addedAt: Date())
+            berthInit: manifest?.berthInit, facts: facts, addedAt: Date())
         try Self.fileOperation("write the entry of image \"\(name)\"") {
             try SecureFile.write(try Store.encoder.encode(image), to: work.appendingPathComponent("image.json"), mode: SecureFile.publicMode)
         }
@@ -236,6 +236,12 @@ public struct ImageCache: Sendable {
 }
 
 extension ImageCache {
+    /// Whether a built image came from the recipe berth ships now (its boot protocol is the
+    /// current one); an older build still works, through cloud-init, but boots more slowly.
+    public static func isCurrentBuild(_ image: CachedImage) -> Bool {
+        image.source != .built || image.berthInit == GuestSeed.protocolVersion
+    }
+
     /// Whether every file of a cached image still has the checksum recorded when it was added.
     public func verify(_ image: CachedImage) -> Bool {
         [image.disk, image.kernel, image.initrd].compactMap { $0 }.allSatisfy { file in

@@ -33,6 +33,9 @@ public struct CreateRequest: Sendable {
     /// Whether to write the machine's Docker context (berth-NAME) into the `Machines`' context store
     /// once Docker answers (`--no-context` says no).
     public var registerDockerContext = true
+    /// Also read the guest's side of the boot (kernel, initrd, systemd units, cloud-init) over SSH
+    /// once Docker answers, and put it on the same time line as berth's stages.
+    public var guestTimings = false
 
     public init(name: String) { self.name = name }
 }
@@ -77,7 +80,8 @@ extension Machines {
         config.ports = request.ports.isEmpty ? nil : request.ports
         config.autoPublish = request.autoPublish
         config.tlsSANs = request.tlsSANs.isEmpty ? nil : request.tlsSANs
-        let operation = StagedOperation(reporter: reporter)
+        let timeline = StageTimeline(forwardingTo: reporter)
+        let operation = StagedOperation(reporter: timeline)
         let created = try await operation.run { operation in
             try store.save(config)
             operation.onFailure("machine record") { try store.remove(request.name) }
@@ -97,15 +101,22 @@ extension Machines {
             config.hypervisor.virtType = virtChoice.virtType.rawValue
             let forceTCG = virtChoice.virtType == .qemu
 
+            // The image: found (or built, pulled, imported) in the cache, and its volumes in the pool.
             let image = try await operation.stage("image") {
-                try await resolveImage(request.image, forceTCG: forceTCG, reporter: reporter)
-            }
-
-            try await operation.stage("disk") {
+                let image = try await resolveImage(request.image, forceTCG: forceTCG, reporter: reporter)
+                if !ImageCache.isCurrentBuild(image) {
+                    reporter.note("the cached \(image.name) image comes from an older recipe: this machine boots through cloud-init alone, which is slower; `berth image build\(image.name == ImageCache.Flavor.plain.imageName ? " --flavor plain" : "")` makes the current one")
+                }
                 config.image = try await driver.prepareImage(image, cache: cache(holding: image))
                 try store.save(config)
-                try await driver.createDisk(for: config, imageFormat: image.format)
-                let disk = config.volumes?.disk ?? ""
+                return image
+            }
+
+            // The disk and the address do not depend on each other: both are made at once.
+            let withImage = config
+            async let diskMade: Void = operation.stage("disk") {
+                try await driver.createDisk(for: withImage, imageFormat: image.format)
+                let disk = withImage.volumes?.disk ?? ""
                 operation.onFailure("disk") { try await driver.removeVolumes(named: [disk], of: request.name) }
             }
 
@@ -131,6 +142,7 @@ extension Machines {
                 try store.save(config)
                 if reservation.networkCreated { try await restoreReservations(on: request.network, except: request.name) }
             }
+            try await diskMade
 
             try await operation.stage("cloud-init seed") {
                 let seed = try await makeSeed(for: &config, sshKey: request.sshKey)
@@ -175,7 +187,12 @@ extension Machines {
                 }
             }
             config.status = .ready
+            config.timings = BootTimings(operation: "create", phases: timeline.recorded)
             try store.save(config)
+            if request.guestTimings {
+                config.timings = await withGuestTimings(config.timings!, of: config, timeline: timeline)
+                try? store.save(config)
+            }
             if config.wantsForwarder {
                 try await operation.stage("port forwards") {
                     let forwarder = forwarder(config.name)
@@ -191,6 +208,64 @@ extension Machines {
             reporter.note(warning)
         }
         return created
+    }
+
+    /// Adds the guest's side of the boot to `timings`, read over SSH (see `GuestBootReport`).
+    /// Never fails: when the guest cannot be asked, the note says why.
+    func withGuestTimings(_ timings: BootTimings, of config: MachineConfig, timeline: StageTimeline) async -> BootTimings {
+        var timings = timings
+        do {
+            let ssh = try SSHCommand(config: config, store: store)
+            guard let program = HelperProgram.which("ssh") else { throw BerthError(.command, "the ssh program is missing") }
+            let arguments = ["-o", "BatchMode=yes"]
+                + ssh.sshArguments(command: ["sudo sh -c \(SSHCommand.quote(GuestBootReport.script))"], tty: false)
+            let (output, uptimeArrived) = try await Self.readMarkingUptime(program, arguments, timeline: timeline)
+            let parsed = GuestBootReport.parse(output)
+            guard let answered = uptimeArrived, let placed = GuestBootReport.place(parsed, answeredAt: answered) else {
+                timings.guestNote = "the guest did not say how long it has been up; its side is missing"
+                return timings
+            }
+            timings.phases += placed
+            timings.guestNote = "Guest phases come from the guest's kernel log and systemd, placed on berth's time line by the guest's uptime as its line reached berth."
+        } catch {
+            timings.guestNote = "could not read the guest's side over SSH: \((error as? BerthError)?.message ?? "\(error)")"
+        }
+        return timings
+    }
+
+    /// Runs the guest report over ssh, reading its output as it comes, and notes when the uptime
+    /// line arrived (seconds on `timeline`): the guest read its uptime then, give or take the
+    /// line's way back, while the end of the SSH session can take seconds more on a busy guest.
+    static func readMarkingUptime(_ program: String, _ arguments: [String], timeline: StageTimeline) async throws -> (String, Double?) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: program)
+        process.arguments = arguments
+        process.standardInput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let result: (String, Double?) = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                var text = Data()
+                var arrived: Double?
+                let reader = pipe.fileHandleForReading
+                let deadline = Date().addingTimeInterval(120)
+                while Date() < deadline {
+                    let chunk = reader.availableData
+                    if chunk.isEmpty { break }
+                    text.append(chunk)
+                    if arrived == nil, let marker = text.range(of: Data("--- uptime\n".utf8)),
+                       text[marker.upperBound...].contains(UInt8(ascii: "\n")) {
+                        arrived = timeline.offset()
+                    }
+                }
+                if process.isRunning { process.terminate() }
+                continuation.resume(returning: (String(decoding: text, as: UTF8.self), arrived))
+            }
+        }
+        process.waitUntilExit()
+        return result
     }
 
     /// Checks that need the hypervisor but make nothing: the machine fits the host, and its name is
@@ -311,6 +386,9 @@ extension Machines {
         let certificates = try certificateFiles(config.name)
         try certificates.ensureServerCertificate(store: storeCertificates, machineName: config.name, ip: config.network.ip,
                                                  extraNames: config.tlsSANs ?? [])
+        if config.image.berthInit != nil, let base = config.image.kernelCommandLine {
+            config.image.kernelCommandLine = KernelCommandLine(base: base, macAddress: config.network.mac).rendered
+        }
         let files = try seedFiles(for: config, sshPublicKey: keys.publicKey, hostKey: hostKey)
         let seed = FileManager.default.temporaryDirectory.appendingPathComponent("berth-seed-\(config.name)-\(UUID().uuidString.prefix(8)).iso")
         do {
@@ -322,7 +400,8 @@ extension Machines {
         return seed
     }
 
-    /// The NoCloud documents for a machine: user-data, meta-data and network-config.
+    /// The NoCloud documents for a machine: user-data, meta-data and network-config; for berth's
+    /// own images also berth-init's files (`GuestSeed`).
     func seedFiles(for config: MachineConfig, sshPublicKey: String, hostKey: SSHHostKey?) throws -> [String: Data] {
         let (serverCertificate, serverKey) = try certificateFiles(config.name).serverPEM()
         let provisioning = GuestProvisioning(
@@ -333,28 +412,42 @@ extension Machines {
                                  registryMirrors: config.engine.registryMirrors, storageDriver: config.engine.storageDriver),
             engineEnvironment: config.engine.environment, engineOptions: config.engine.options,
             imageHasDocker: config.image.hasDocker, sshHostKey: hostKey)
-        let userData = try CloudConfig(machine: provisioning).render(mergingUserData: config.userCloudConfig)
-        return [
-            "user-data": Data(userData.utf8),
-            "meta-data": Data(try MetaData(instanceID: "berth-\(config.name)-\(UUID().uuidString.prefix(8))",
-                                           localHostname: config.name).render().utf8),
-            "network-config": Data(try NetworkConfig(macAddress: config.network.mac).render().utf8),
-        ]
+        let metaData = Data(try MetaData(instanceID: "berth-\(config.name)-\(UUID().uuidString.prefix(8))",
+                                         localHostname: config.name).render().utf8)
+        guard config.image.berthInit != nil else {
+            let userData = try CloudConfig(machine: provisioning).render(mergingUserData: config.userCloudConfig)
+            return [
+                "user-data": Data(userData.utf8),
+                "meta-data": metaData,
+                "network-config": Data(try NetworkConfig(macAddress: config.network.mac).render().utf8),
+            ]
+        }
+        let seed = GuestSeed(machine: provisioning, hasUserCloudConfig: config.userCloudConfig != nil)
+        let userData = try CloudConfig(afterBerthInit: provisioning).render(mergingUserData: config.userCloudConfig)
+        var files = try seed.files()
+        files["user-data"] = Data(userData.utf8)
+        files["meta-data"] = metaData
+        files["network-config"] = Data(try GuestSeed.networkConfig().utf8)
+        return files
     }
 
-    /// Polls `check` with a short backoff until it holds or the deadline passes. A machine that
-    /// stops meanwhile ends the wait at once; a libvirt daemon that restarts meanwhile does not.
+    /// Asks `check` again and again until it holds or the deadline passes. The checks are cheap
+    /// connection attempts that fail at once while nothing listens (the guest answers a closed
+    /// port with a reset) and wait only while the guest is not on the network yet, so they come
+    /// every `interval` rather than with a growing backoff: the answer is seen within that much of
+    /// the moment the guest gives it. A machine that stops meanwhile ends the wait at once; a
+    /// libvirt daemon that restarts meanwhile does not.
     func waitUntil(_ deadline: ContinuousClock.Instant, for config: MachineConfig, what: String,
-                   _ check: () async -> Bool) async throws {
-        var delay = Duration.milliseconds(500)
+                   interval: Duration = .milliseconds(200), _ check: () async -> Bool) async throws {
         let consoleLog = (try? store.consoleLog(config.name).path) ?? "its machine folder"
         while ContinuousClock.now < deadline {
+            let attempt = ContinuousClock.now
             if await check() { return }
             if let state = try? await hostState(of: config), state != .running {
                 throw BerthError(.provisioning, "machine \"\(config.name)\" stopped while waiting for \(what); see its console log at \(consoleLog)")
             }
-            try await Task.sleep(for: delay)
-            delay = min(delay * 2, .seconds(3))
+            let next = attempt + interval
+            if next > ContinuousClock.now { try await Task.sleep(until: min(next, deadline), clock: .continuous) }
         }
         throw BerthError(.timeout, "timed out waiting for \(what); see the console log at \(consoleLog)")
     }

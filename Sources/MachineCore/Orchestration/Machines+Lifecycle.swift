@@ -33,17 +33,20 @@ extension Machines {
     /// Boots a stopped machine. Its address reservation is checked first: if the machine ended up
     /// with another IP (the network was made again on another subnet), the config and server
     /// certificate follow it; if the network had to be made again, the other machines on it get their
-    /// reservations back too.
-    /// Also (re)starts the machine's port forwarder; returns what it reports, so the caller can say
-    /// which forwards could not be made.
+    /// reservations back too. Also (re)starts the machine's port forwarder, and returns what it
+    /// reports, so the caller can say which forwards could not be made. The phases are kept in the
+    /// machine's config (`timings`); with `guestTimings`, the guest's side too.
     @discardableResult
-    public func start(_ config: MachineConfig, waitForDocker: Bool = true, timeout: Duration? = nil) async throws -> ForwardState? {
+    public func start(_ config: MachineConfig, waitForDocker: Bool = true, timeout: Duration? = nil,
+                      guestTimings: Bool = false) async throws -> ForwardState? {
         try requireComplete(config)
         if config.isGeneric { throw GenericDriver.powerRefused(config, "start") }
+        let timeline = StageTimeline(forwardingTo: nil)
         let driver = await driver(for: config)
         // A running machine whose forwarder died gets it back.
         guard try await driver.state(config) != .running else { return try await syncForwarder(config) }
         var config = config
+        var mark = ContinuousClock.now
         var moved = false
         if !config.network.isUserMode {
             let reservation = try await driver.reserveAddress(for: config.name, network: config.network.name, previous: config.network)
@@ -56,21 +59,34 @@ extension Machines {
         }
         let certificatesChanged = try ensureServerCertificate(config)
         if certificatesChanged || moved { refreshDockerContext(config) }
+        timeline.add("network and certificates", from: mark)
+        mark = .now
         try await driver.start(config)
         // A machine on another host is reached through its forwarder's tunnel.
         if config.tunnel != nil { try await syncForwarder(config) }
+        timeline.add("boot", from: mark)
         guard waitForDocker || certificatesChanged || moved else { return nil }
         let deadline = ContinuousClock.now + (timeout ?? (config.hypervisor.virtType == "kvm" ? .seconds(300) : .seconds(900)))
         if certificatesChanged {
+            mark = .now
             if config.tunnel == nil {
                 try await waitUntil(deadline, for: config, what: "SSH on \(config.network.ip):22") {
                     await TCPProbe.isOpen(host: config.network.ip, port: config.ssh.port)
                 }
             }
             try await pushCertificates(config)
+            timeline.add("certificates installed over SSH", from: mark)
         }
+        mark = .now
         let endpoint = try endpoint(config)
         try await waitUntil(deadline, for: config, what: "Docker on \(config.dockerURL)") { await endpoint.ping() }
+        timeline.add("waiting for Docker", from: mark)
+        var timings = BootTimings(operation: "start", phases: timeline.recorded)
+        if guestTimings { timings = await withGuestTimings(timings, of: config, timeline: timeline) }
+        if var saved = try? self.config(config.name) {
+            saved.timings = timings
+            try? store.save(saved)
+        }
         return try await syncForwarder(config)
     }
 
@@ -216,10 +232,15 @@ extension Machines {
         let daemon = DaemonConfig(labels: config.engine.labels, insecureRegistries: config.engine.insecureRegistries,
                                   registryMirrors: config.engine.registryMirrors, storageDriver: config.engine.storageDriver)
         let dropIn = DockerServiceDropIn(environment: config.engine.environment, engineOptions: config.engine.options)
-        return try tlsFiles(config) + [
-            (path: "/etc/docker/daemon.json", content: try daemon.render(), mode: "0644"),
-            (path: DockerServiceDropIn.path, content: dropIn.render(), mode: "0644"),
-        ]
+        let engine: [(path: String, content: String, mode: String)]
+        if config.image.berthInit != nil {
+            // berth's own image: dockerd's environment and flags come from files its drop-in reads.
+            engine = [(path: DockerServiceDropIn.environmentFilePath, content: dropIn.environmentFile(), mode: "0644"),
+                      (path: DockerServiceDropIn.argumentsFilePath, content: dropIn.argumentsFile(), mode: "0644")]
+        } else {
+            engine = [(path: DockerServiceDropIn.path, content: dropIn.render(), mode: "0644")]
+        }
+        return try tlsFiles(config) + [(path: "/etc/docker/daemon.json", content: try daemon.render(), mode: "0644")] + engine
     }
 
     /// Restarts Docker Engine in the guest. systemd refuses a unit that started too often in a short
@@ -239,7 +260,8 @@ extension Machines {
         if try ensureServerCertificate(config) { refreshDockerContext(config) }
         let ssh = try SSHCommand(config: config, store: store)
         try await ssh.install(try engineFiles(config))
-        try await ssh.run(ssh.asRoot("systemctl daemon-reload"))
+        // berth's own image reads dockerd's environment and flags from files; others need the drop-in read again.
+        if config.image.berthInit == nil { try await ssh.run(ssh.asRoot("systemctl daemon-reload")) }
         try await restartDocker(ssh)
         let endpoint = try endpoint(config)
         try await waitUntil(ContinuousClock.now + .seconds(120), for: config, what: "Docker on \(config.dockerURL)") {

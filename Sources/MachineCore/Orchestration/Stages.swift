@@ -13,6 +13,8 @@ public protocol StageReporter: Sendable {
 /// operation leaves nothing half made.
 public final class StagedOperation: @unchecked Sendable {
     private let reporter: StageReporter
+    /// Stages may run at once (disk and network), so the undo steps are guarded.
+    private let lock = NSLock()
     private var undoSteps: [(String, @Sendable () async throws -> Void)] = []
 
     public init(reporter: StageReporter) { self.reporter = reporter }
@@ -31,7 +33,7 @@ public final class StagedOperation: @unchecked Sendable {
             try Task.checkCancellation()
             let elapsed = clock.now - start
             reporter.stageFinished(name, after: elapsed)
-            if let undo { undoSteps.append((name, undo)) }
+            if let undo { lock.withLock { undoSteps.append((name, undo)) } }
             return result
         } catch {
             reporter.stageFailed(name, after: clock.now - start)
@@ -50,15 +52,17 @@ public final class StagedOperation: @unchecked Sendable {
 
     /// Registers an undo step without a stage of its own (for something made inside a stage).
     public func onFailure(_ name: String, _ undo: @escaping @Sendable () async throws -> Void) {
-        undoSteps.append((name, undo))
+        lock.withLock { undoSteps.append((name, undo)) }
     }
 
     /// Undoes every completed stage, newest first. Runs outside the (possibly cancelled) task so
     /// that Ctrl-C cannot interrupt the clean-up itself; failures are reported, not thrown.
     public func rollBack() async {
-        let steps = undoSteps
+        let steps = lock.withLock { () -> [(String, @Sendable () async throws -> Void)] in
+            defer { undoSteps = [] }
+            return undoSteps
+        }
         let reporter = self.reporter
-        undoSteps = []
         await Task.detached {
             for (name, undo) in steps.reversed() {
                 do {

@@ -13,6 +13,8 @@ public struct CloudConfig: Codable, Sendable, Equatable {
     public var sshPasswordAuthentication: Bool?
     /// Host keys for sshd, made by berth on the host so it can pin them (`ed25519_private`, …).
     public var sshKeys: [String: String]?
+    /// Whether cloud-init removes the host keys it finds (false once berth-init installed berth's).
+    public var sshDeleteKeys: Bool?
     /// Host key types cloud-init generates itself; empty when berth brings the keys.
     public var sshGenerateKeyTypes: [String]?
     public var writeFiles: [WriteFile]?
@@ -34,6 +36,7 @@ public struct CloudConfig: Codable, Sendable, Equatable {
         case users
         case sshPasswordAuthentication = "ssh_pwauth"
         case sshKeys = "ssh_keys"
+        case sshDeleteKeys = "ssh_deletekeys"
         case sshGenerateKeyTypes = "ssh_genkeytypes"
         case writeFiles = "write_files"
         case bootcmd
@@ -54,6 +57,7 @@ public struct CloudConfig: Codable, Sendable, Equatable {
         users: [User]? = nil,
         sshPasswordAuthentication: Bool? = nil,
         sshKeys: [String: String]? = nil,
+        sshDeleteKeys: Bool? = nil,
         sshGenerateKeyTypes: [String]? = nil,
         writeFiles: [WriteFile]? = nil,
         bootcmd: [Command]? = nil,
@@ -72,6 +76,7 @@ public struct CloudConfig: Codable, Sendable, Equatable {
         self.users = users
         self.sshPasswordAuthentication = sshPasswordAuthentication
         self.sshKeys = sshKeys
+        self.sshDeleteKeys = sshDeleteKeys
         self.sshGenerateKeyTypes = sshGenerateKeyTypes
         self.writeFiles = writeFiles
         self.bootcmd = bootcmd

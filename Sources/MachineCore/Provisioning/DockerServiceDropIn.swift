@@ -34,6 +34,33 @@ public struct DockerServiceDropIn: Sendable, Equatable {
         return lines.joined(separator: "\n") + "\n"
     }
 
+    /// Where berth's own image reads these settings (`cloud-init/systemd/docker.service.d-berth.conf`
+    /// and `cloud-init/dockerd.sh`), so changing them needs no daemon-reload.
+    public static let environmentFilePath = "/etc/berth/docker.env"
+    public static let argumentsFilePath = "/etc/berth/dockerd.args"
+
+    /// The environment as a systemd EnvironmentFile: one `KEY="value"` per line, with `\`, `"`,
+    /// `$` and `` ` `` escaped, so values reach dockerd exactly as given.
+    public func environmentFile() -> String {
+        var lines = ["# Written by berth: dockerd's environment (--engine-env)."]
+        for assignment in environment where !assignment.isEmpty {
+            let parts = assignment.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let key = String(parts[0])
+            var value = parts.count > 1 ? String(parts[1]) : ""
+            for character in ["\\", "\"", "$", "`"] {
+                value = value.replacingOccurrences(of: character, with: "\\" + character)
+            }
+            lines.append("\(key)=\"\(value)\"")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// dockerd's flags, one per line, as `/usr/lib/berth/dockerd` reads them (no quoting: each
+    /// line is one argument).
+    public func argumentsFile() -> String {
+        dockerdArguments.map { $0 + "\n" }.joined()
+    }
+
     /// Quotes one word for a systemd unit: specifiers (`%`) are escaped, and `$` too where systemd
     /// expands variables (ExecStart=, not Environment=); words with spaces, quotes or backslashes are
     /// double-quoted with C-style escapes.

@@ -52,6 +52,8 @@ public struct MachineConfig: Codable, Sendable, Equatable {
     /// addresses and DNS names, kept through every reissue. Absent (not empty) when there are none, so
     /// a config without them reads the same to every berth of config version 2.
     public var tlsSANs: [String]?
+    /// The phases of the machine's last create or start, berth's and the guest's, on one time line.
+    public var timings: BootTimings?
     /// Labels for `ls --filter label=…` (the engine labels).
     public var labels: [String] { engine.labels }
 
@@ -140,14 +142,19 @@ public struct MachineConfig: Codable, Sendable, Equatable {
         public var kernelVolume: String?
         public var initrdVolume: String?
         public var kernelCommandLine: String?
+        /// berth's guest boot protocol version when the image has it (berth's own images): then the
+        /// machine's identity arrives through berth-init and its network through a systemd-networkd
+        /// credential, and cloud-init runs only when it has work, after Docker is up. nil: cloud-init does it all.
+        public var berthInit: Int?
         public init(name: String, hasDocker: Bool, diskVolume: String, kernelVolume: String?, initrdVolume: String?,
-                    kernelCommandLine: String?) {
+                    kernelCommandLine: String?, berthInit: Int? = nil) {
             self.name = name
             self.hasDocker = hasDocker
             self.diskVolume = diskVolume
             self.kernelVolume = kernelVolume
             self.initrdVolume = initrdVolume
             self.kernelCommandLine = kernelCommandLine
+            self.berthInit = berthInit
         }
     }
 

@@ -20,6 +20,12 @@ set -euo pipefail
 
 readonly PROG=${0##*/}
 readonly KERNEL_CMDLINE='root=/dev/vda rw console=ttyS0 apparmor=0'
+# The guest boot protocol of berth-init and its units (berth's GuestSeed.protocolVersion): berth
+# uses it only with images that declare the version it speaks.
+readonly BERTH_INIT_PROTOCOL=1
+# The guest-side pieces berth puts in its image: cloud-init/ beside images/ (package resources).
+GUEST_DIR=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../cloud-init" 2>/dev/null && pwd) || GUEST_DIR=''
+readonly GUEST_DIR
 
 usage() {
     cat <<EOF
@@ -72,6 +78,12 @@ esac
 [[ -n $output ]] || { usage >&2; die "--output is required"; }
 [[ $suite =~ ^[a-z]+$ ]] || die "--suite must be a Debian suite name such as trixie"
 ((EUID == 0)) || die "must run as root (mmdebstrap, chroot and file ownership in the image)"
+for piece in berth-init.sh dockerd.sh systemd/berth-init.service systemd/berth-cloud-init.service \
+    systemd/berth-growfs.service systemd/docker.service.d-berth.conf systemd/ssh.service.d-berth.conf \
+    systemd/logind.service.d-berth.conf image/sshd_config-berth.conf image/sudoers-berth \
+    image/journald-berth.conf image/containerd-config.toml; do
+    [[ -n $GUEST_DIR && -f $GUEST_DIR/$piece ]] || die "berth's guest files are missing (cloud-init/$piece beside images/)"
+done
 for tool in mmdebstrap mke2fs qemu-img sha256sum dpkg-query chroot findmnt; do
     command -v "$tool" >/dev/null || die "$tool not found (Debian packages: mmdebstrap e2fsprogs qemu-utils coreutils dpkg util-linux)"
 done
@@ -261,10 +273,51 @@ ExecStart=
 ExecStart=/usr/lib/systemd/systemd-networkd-wait-online --any --timeout=60
 EOF
 
-# Serial console (the kernel command line also says console=ttyS0).
-systemctl --root="$rootfs" enable serial-getty@ttyS0.service >/dev/null 2>&1
+# berth-init: a new machine's identity, SSH keys and Docker's TLS files from berth's seed, before
+# SSH and Docker start, without Python; cloud-init runs only when it has work, once Docker is up.
+# Everything here comes from cloud-init/ in berth's sources (see its README).
+install -d -m 0755 "$rootfs/usr/lib/berth" "$rootfs/etc/berth" "$rootfs/var/lib/berth" \
+    "$rootfs/etc/systemd/system/docker.service.d" "$rootfs/etc/systemd/system/ssh.service.d"
+install -m 0755 "$GUEST_DIR/berth-init.sh" "$rootfs/usr/lib/berth/berth-init"
+install -m 0755 "$GUEST_DIR/dockerd.sh" "$rootfs/usr/lib/berth/dockerd"
+for unit in berth-init.service berth-cloud-init.service berth-growfs.service; do
+    install -m 0644 "$GUEST_DIR/systemd/$unit" "$rootfs/etc/systemd/system/$unit"
+done
+install -m 0644 "$GUEST_DIR/systemd/docker.service.d-berth.conf" "$rootfs/etc/systemd/system/docker.service.d/05-berth.conf"
+install -m 0644 "$GUEST_DIR/systemd/ssh.service.d-berth.conf" "$rootfs/etc/systemd/system/ssh.service.d/05-berth.conf"
+install -D -m 0644 "$GUEST_DIR/systemd/logind.service.d-berth.conf" "$rootfs/etc/systemd/system/systemd-logind.service.d/05-berth.conf"
+if [[ $flavor == docker ]]; then
+    install -m 0644 "$GUEST_DIR/image/containerd-config.toml" "$rootfs/etc/containerd/config.toml"
+    # dockerd needs no address to start (it listens on 0.0.0.0 and sets up its own bridge): it
+    # starts while DHCP runs, not after network-online.target. The packaged unit, with only that
+    # ordering taken out, overrides it (a drop-in cannot remove an ordering).
+    unit="$rootfs/usr/lib/systemd/system/docker.service"
+    grep -q 'network-online.target' "$unit" || die "docker.service no longer names network-online.target; check the recipe"
+    {
+        echo "# berth: Debian's docker.service as packaged, but not ordered after network-online.target."
+        sed -e '/^\(After\|Wants\)=/s/ *network-online\.target//' -e '/^\(After\|Wants\)= *$/d' "$unit"
+    } >"$rootfs/etc/systemd/system/docker.service"
+fi
+install -m 0644 "$GUEST_DIR/image/sshd_config-berth.conf" "$rootfs/etc/ssh/sshd_config.d/05-berth.conf"
+install -m 0440 "$GUEST_DIR/image/sudoers-berth" "$rootfs/etc/sudoers.d/90-berth"
+install -D -m 0644 "$GUEST_DIR/image/journald-berth.conf" "$rootfs/etc/systemd/journald.conf.d/90-berth.conf"
+rm -rf "$rootfs/var/log/journal"
+systemctl --root="$rootfs" enable berth-init.service berth-cloud-init.service berth-growfs.service >/dev/null 2>&1
+# The user berth logs in as (its key comes from the seed); the docker group exists before
+# docker.io, which keeps it, is installed.
+chroot "$rootfs" sh -c 'getent group docker >/dev/null || groupadd --system docker
+    id docker >/dev/null 2>&1 || useradd --create-home --shell /bin/bash --gid docker docker'
 
-# Nothing that only slows the boot of a throwaway machine.
+# Serial console (the kernel command line also says console=ttyS0); no login on a screen the
+# machine does not have.
+systemctl --root="$rootfs" enable serial-getty@ttyS0.service >/dev/null 2>&1
+systemctl --root="$rootfs" disable getty@tty1.service >/dev/null 2>&1 || true
+
+# Nothing that only slows the boot of a throwaway machine. (sshd-keygen would make an RSA host key,
+# seconds under emulation: berth-init installs the key berth pinned, cloud-init makes keys elsewhere.
+# configfs, fuse, binfmt_misc handlers, debugfs, tracefs, hugepages, the host's POSIX message queues,
+# networkd's persistent state and udev credentials serve nothing on a Docker host; each is a unit
+# started, and often a module loaded, in front of everything else.)
 systemctl --root="$rootfs" mask \
     apt-daily.timer apt-daily.service \
     apt-daily-upgrade.timer apt-daily-upgrade.service \
@@ -272,6 +325,10 @@ systemctl --root="$rootfs" mask \
     e2scrub_all.timer e2scrub_all.service e2scrub_reap.service \
     fstrim.timer dpkg-db-backup.timer \
     systemd-firstboot.service \
+    sshd-keygen.service \
+    modprobe@configfs.service sys-kernel-config.mount modprobe@fuse.service sys-fs-fuse-connections.mount \
+    systemd-binfmt.service sys-kernel-debug.mount sys-kernel-tracing.mount dev-hugepages.mount dev-mqueue.mount \
+    systemd-networkd-persistent-storage.service systemd-udev-load-credentials.service \
     modprobe@drm.service modprobe@efi_pstore.service systemd-pstore.service \
     >/dev/null 2>&1
 
@@ -358,6 +415,7 @@ cat >"$work/$name.json" <<EOF
   "suite": $(json_string "$suite"),
   "buildDate": "$(date -u +%Y-%m-%dT%H:%M:%SZ)",
   "kernelCommandLine": $(json_string "$KERNEL_CMDLINE"),
+  "berthInit": $BERTH_INIT_PROTOCOL,
   "kernelRelease": $(json_string "$kernel_release"),
   "files": {
     "disk": $(file_entry "$name.qcow2"),
