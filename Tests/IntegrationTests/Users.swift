@@ -67,7 +67,10 @@ extension RealMachines {
 enum SystemImage {
     static func ensure() throws {
         let cache = ImageCache.system
-        if let image = cache.entry(named: ImageCache.defaultImageName), cache.verify(image) { return }
+        let built = TestImages.cache.entry(named: ImageCache.defaultImageName)
+        if let image = cache.entry(named: ImageCache.defaultImageName), cache.verify(image), image.disk.sha256 == built?.disk.sha256 {
+            return
+        }
         let source = URL(fileURLWithPath: "\(CLI.storePath)/images/\(ImageCache.defaultImageName)")
         let destination = cache.directory.appendingPathComponent(ImageCache.defaultImageName)
         try FileManager.default.createDirectory(at: cache.directory, withIntermediateDirectories: true,
