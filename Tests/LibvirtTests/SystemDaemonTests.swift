@@ -134,7 +134,8 @@ import Testing
         let domain = try await connection.createTransientDomain(xml: spec.xml)
         defer { try? FileManager.default.removeItem(atPath: log) }
         var console = ""
-        for _ in 0..<120 where !console.contains("Linux version") {
+        // Up to two minutes: under emulation, on a busy host, decompressing the kernel alone is slow.
+        for _ in 0..<480 where !console.contains("Linux version") {
             try await Task.sleep(for: .milliseconds(250))
             console = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
         }

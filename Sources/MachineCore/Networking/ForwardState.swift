@@ -44,11 +44,15 @@ public struct ForwardState: Codable, Sendable, Equatable {
     public var generation: Int
     public var updatedAt: Date
     public var entries: [Entry]
+    /// Docker Engine as the forwarder sees it: its version, while the forwarder's event stream from it
+    /// is open (nil when Docker does not answer). `ls` reads it instead of asking Docker itself.
+    public var engineVersion: String?
 
-    public init(pid: Int32, generation: Int, updatedAt: Date = Date(), entries: [Entry]) {
+    public init(pid: Int32, generation: Int, updatedAt: Date = Date(), entries: [Entry], engineVersion: String? = nil) {
         self.pid = pid
         self.generation = generation
         self.updatedAt = updatedAt
         self.entries = entries
+        self.engineVersion = engineVersion
     }
 }

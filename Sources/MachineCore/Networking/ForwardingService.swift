@@ -17,6 +17,8 @@ public actor ForwardingService {
     private var configured: [ForwardState.Entry] = []
     /// Auto-published forwards by container ID.
     private var published: [String: [ForwardState.Entry]] = [:]
+    /// Docker's version while the event stream from it is open.
+    private var engineVersion: String?
     /// SSH connections that carry forwards (to the machine; to its hypervisor host), made on first need.
     private var guestForwarding: SSHForwarding?
     private var hostForwarding: SSHForwarding?
@@ -102,18 +104,23 @@ public actor ForwardingService {
     }
 
     /// Follows the machine's Docker events for as long as it runs, reconnecting when Docker
-    /// restarts; replays what happened while it was away (`since`).
+    /// restarts; replays what happened while it was away (`since`). While the stream is open Docker
+    /// answers, so its version is kept for `ls`. Containers' ports are forwarded with auto-publish.
     func followDocker() async {
-        guard config.autoPublish ?? true else { return }
+        let autoPublish = config.autoPublish ?? true
         var since: Int64?
         while !Task.isCancelled {
             do {
-                let api = try machines.endpoint(config).api()
+                let endpoint = try machines.endpoint(config)
+                let api = endpoint.api()
                 let events = try await api.events(since: since)
                 // What runs now, then every change after it.
                 let running = try await api.runningContainers()
-                await apply(running, replacingAll: true)
+                if autoPublish { await apply(running, replacingAll: true) }
+                engineVersion = await endpoint.engineVersion()
+                publishState()
                 for try await event in events {
+                    guard autoPublish else { continue }
                     if let time = event.time { since = time }
                     switch event.containerChange {
                     case .started(let id)?:
@@ -126,6 +133,10 @@ public actor ForwardingService {
                 }
             } catch {
                 logger.info("Docker events of \(name) interrupted: \(error); trying again")
+            }
+            if engineVersion != nil {
+                engineVersion = nil
+                publishState()
             }
             try? await Task.sleep(for: .seconds(2))
         }
@@ -206,7 +217,7 @@ public actor ForwardingService {
     private func publishState() {
         guard let files = try? ForwarderFiles(store: machines.store, machine: name) else { return }
         let entries = configured + published.keys.sorted().flatMap { published[$0] ?? [] }
-        let state = ForwardState(pid: getpid(), generation: generation, entries: entries)
+        let state = ForwardState(pid: getpid(), generation: generation, entries: entries, engineVersion: engineVersion)
         try? SecureFile.write(try Store.encoder.encode(state), to: files.state, mode: SecureFile.privateMode)
     }
 }

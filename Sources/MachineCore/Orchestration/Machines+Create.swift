@@ -50,16 +50,8 @@ extension Machines {
         try MachineName.validate(request.name)
         try validate(request)
         try store.prepare()
-        let lock: StoreLock
-        do {
-            lock = try await store.lock(request.name, timeout: .seconds(1))
-        } catch let error as BerthError where error.code == .machineBusy {
-            throw BerthError(.machineExists, "\(DockerMachineWording.alreadyExists(request.name)); another berth command is creating or using it")
-        }
+        let lock = try await claimNewName(request.name)
         defer { withExtendedLifetime(lock) {} }
-        guard !store.exists(request.name) else {
-            throw BerthError(.machineExists, "\(DockerMachineWording.alreadyExists(request.name)); use another name or remove it with `berth rm \(request.name)`")
-        }
         let driver = await driver(uri: request.libvirtURI)
         try await checkHost(for: request, driver: driver)
         try await checkForwards(request.ports)
@@ -450,5 +442,22 @@ extension Machines {
             if next > ContinuousClock.now { try await Task.sleep(until: min(next, deadline), clock: .continuous) }
         }
         throw BerthError(.timeout, "timed out waiting for \(what); see the console log at \(consoleLog)")
+    }
+}
+
+extension Machines {
+    /// Locks a name no machine has yet, for the create that is about to record it. A name being
+    /// created by another berth command counts as taken.
+    func claimNewName(_ name: String) async throws -> StoreLock {
+        let lock: StoreLock
+        do {
+            lock = try await store.lock(name, timeout: .seconds(1))
+        } catch let error as BerthError where error.code == .machineBusy {
+            throw BerthError(.machineExists, "\(DockerMachineWording.alreadyExists(name)); another berth command is creating or using it")
+        }
+        guard !store.exists(name) else {
+            throw BerthError(.machineExists, "\(DockerMachineWording.alreadyExists(name)); use another name or remove it with `berth rm \(name)`")
+        }
+        return lock
     }
 }

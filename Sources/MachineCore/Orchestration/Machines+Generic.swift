@@ -80,16 +80,8 @@ extension Machines {
     public func createGeneric(_ request: GenericCreateRequest, reporter: StageReporter) async throws -> MachineConfig {
         try request.validate()
         try store.prepare()
-        let lock: StoreLock
-        do {
-            lock = try await store.lock(request.name, timeout: .seconds(1))
-        } catch let error as BerthError where error.code == .machineBusy {
-            throw BerthError(.machineExists, "\(DockerMachineWording.alreadyExists(request.name)); another berth command is creating or using it")
-        }
+        let lock = try await claimNewName(request.name)
         defer { withExtendedLifetime(lock) {} }
-        guard !store.exists(request.name) else {
-            throw BerthError(.machineExists, "\(DockerMachineWording.alreadyExists(request.name)); use another name or remove it with `berth rm \(request.name)`")
-        }
         if let other = genericMachine(at: request.address, port: request.port) {
             throw BerthError(.machineExists, "machine \"\(other)\" already manages the server at \(request.address); use it, or `berth rm \(other)` first")
         }
