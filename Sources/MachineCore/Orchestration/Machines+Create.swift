@@ -56,7 +56,6 @@ extension Machines {
         try await checkHost(for: request, driver: driver)
         try await checkForwards(request.ports)
         let store = self.store
-        let machineDirectory = try store.machineDirectory(request.name)
         var config = MachineConfig(
             name: request.name,
             hardware: .init(cpus: request.cpus, memoryMiB: request.memoryMiB, diskGiB: request.diskGiB),
@@ -104,11 +103,11 @@ extension Machines {
                 return image
             }
 
-            // The disk and the address do not depend on each other: both are made at once.
-            let withImage = config
-            async let diskMade: Void = operation.stage("disk") {
-                try await driver.createDisk(for: withImage, imageFormat: image.format)
-                let disk = withImage.volumes?.disk ?? ""
+            // One after the other: both are calls on the one libvirt connection, whose calls run in
+            // turn, so making them at once would save nothing and blur each stage's time.
+            try await operation.stage("disk") {
+                try await driver.createDisk(for: config, imageFormat: image.format)
+                let disk = config.volumes?.disk ?? ""
                 operation.onFailure("disk") { try await driver.removeVolumes(named: [disk], of: request.name) }
             }
 
@@ -134,7 +133,6 @@ extension Machines {
                 try store.save(config)
                 if reservation.networkCreated { try await restoreReservations(on: request.network, except: request.name) }
             }
-            try await diskMade
 
             try await operation.stage("cloud-init seed") {
                 let seed = try await makeSeed(for: &config, sshKey: request.sshKey)
@@ -149,7 +147,7 @@ extension Machines {
                 let log = try consoleLog(of: config, driver: driver)
                 // Made by this user, so the console log stays theirs to read whoever writes it (virtlogd).
                 if config.tunnel == nil, !FileManager.default.fileExists(atPath: log.path) {
-                    FileManager.default.createFile(atPath: log.path, contents: nil, attributes: [.posixPermissions: 0o600])
+                    _ = FileManager.default.createFile(atPath: log.path, contents: nil, attributes: [.posixPermissions: 0o600])
                 }
                 try await driver.define(config, consoleLog: log)
                 let frozen = config
