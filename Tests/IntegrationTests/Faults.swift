@@ -160,11 +160,13 @@ extension RealMachines {
             #expect(info.output.trimmingCharacters(in: .whitespacesAndNewlines) == name, "\(info.error)")
         }
 
-        /// The files of a machine that must not change when nothing was asked of it.
+        /// The files of a machine that must not change when nothing was asked of it. Logs and the
+        /// forwarder's live state (what it forwards, whether Docker answers it) change by themselves.
         static func storeSnapshot() throws -> [String: Data] {
             let folder = "\(CLI.storePath)/machines/\(name)"
+            let live: Set = ["console.log", "forwarder.log", "forwards.json"]
             var files: [String: Data] = [:]
-            for file in try FileManager.default.contentsOfDirectory(atPath: folder) where file != "console.log" {
+            for file in try FileManager.default.contentsOfDirectory(atPath: folder) where !live.contains(file) {
                 files[file] = try Data(contentsOf: URL(fileURLWithPath: "\(folder)/\(file)"))
             }
             for file in ["ca.pem", "ca-key.pem", "cert.pem", "key.pem"] {

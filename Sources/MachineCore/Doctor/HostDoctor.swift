@@ -174,7 +174,7 @@ public struct HostDoctor: Sendable {
         }
         let images = machines.images
         let defaultKernel = images.entry(named: ImageCache.defaultImageName).flatMap { image in
-            image.kernel.flatMap { try? images.path(of: $0, in: image) }
+            image.kernel.map { images.path(of: $0, in: image) }
         }
         do {
             let choice = try await driver.chooseVirtType(requested: nil, probeKernels: [defaultKernel].compactMap { $0 } + LibvirtDriver.hostKernels(),

@@ -54,7 +54,7 @@ extension LibvirtDriver {
         let logName = "probe-console-\(getpid()).log"
         let log = local ? logFolder.appendingPathComponent(logName) : URL(fileURLWithPath: poolPath).appendingPathComponent(logName)
         // Made by this user, so the console log stays readable to berth whoever writes it.
-        if local { FileManager.default.createFile(atPath: log.path, contents: nil, attributes: [.posixPermissions: 0o600]) }
+        if local { _ = FileManager.default.createFile(atPath: log.path, contents: nil, attributes: [.posixPermissions: 0o600]) }
         defer { if local { try? FileManager.default.removeItem(at: log) } }
         return try await libvirt("probing KVM") { connection in
             let pool = try await self.pool(in: connection)

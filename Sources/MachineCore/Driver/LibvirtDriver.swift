@@ -160,8 +160,8 @@ public actor LibvirtDriver: Driver {
     func ensureImageVolumes(_ image: CachedImage, cache: ImageCache, in pool: StoragePool) async throws {
         let names = baseVolumeNames(image)
         let files: [(String?, CachedImage.File?)] = [(names.disk, image.disk), (names.kernel, image.kernel), (names.initrd, image.initrd)]
-        let wanted = try files.compactMap { name, file in
-            try file.map { (name!, try cache.path(of: $0, in: image)) }
+        let wanted = files.compactMap { name, file in
+            file.map { (name!, cache.path(of: $0, in: image)) }
         }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (name, path) in wanted {
