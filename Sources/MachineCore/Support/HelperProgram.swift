@@ -30,12 +30,15 @@ public enum HelperProgram {
     /// stopped and the call fails.
     public static func capture(_ executable: String, _ arguments: [String], input: Data? = nil,
                                environment: [String: String]? = nil, timeout: Duration? = nil) async throws -> Output {
+        // The input is handed over as a file, not written into a pipe: a program that exits without
+        // reading all of it (ssh or docker failing to connect) must not turn into a failed write.
+        let source = try input.map { try CaptureFile(holding: $0) }
         let output = try CaptureFile()
         let errors = try CaptureFile()
         let configuration = configuration(executable, arguments, environment)
         let work: @Sendable () async throws -> TerminationStatus = {
             try await launch {
-                try await runCollecting(configuration, input: input ?? Data(), output: output.descriptor, error: errors.descriptor)
+                try await runCollecting(configuration, input: source?.descriptor, output: output.descriptor, error: errors.descriptor)
             }
         }
         let status: TerminationStatus
@@ -98,7 +101,7 @@ public enum HelperProgram {
         }
     }
 
-    /// An unnamed temporary file that collects one stream of a program's output.
+    /// An unnamed temporary file that collects one stream of a program's output, or holds its input.
     private final class CaptureFile: @unchecked Sendable {
         let descriptor: FileDescriptor
 
@@ -110,6 +113,17 @@ public enum HelperProgram {
                 throw BerthError(.command, "cannot make a temporary file to collect a program's output: \(String(cString: strerror(errno)))")
             }
             descriptor = FileDescriptor(rawValue: raw)
+        }
+
+        /// A file holding `data`, read from its start.
+        convenience init(holding data: Data) throws {
+            try self.init()
+            do {
+                _ = try descriptor.writeAll(data)
+                _ = try descriptor.seek(offset: 0, from: .start)
+            } catch {
+                throw BerthError(.command, "cannot write a program's input to a temporary file: \(error)")
+            }
         }
 
         func text() -> String {
@@ -136,9 +150,11 @@ private func runInheritingStandardStreams(_ configuration: Configuration) async 
                   error: .currentStandardError).terminationStatus
 }
 
-private func runCollecting(_ configuration: Configuration, input: Data, output: FileDescriptor,
+private func runCollecting(_ configuration: Configuration, input: FileDescriptor?, output: FileDescriptor,
                            error: FileDescriptor) async throws -> TerminationStatus {
-    try await run(configuration, input: .data(input),
-                  output: .fileDescriptor(output, closeAfterSpawningProcess: false),
-                  error: .fileDescriptor(error, closeAfterSpawningProcess: false)).terminationStatus
+    let output = FileDescriptorOutput.fileDescriptor(output, closeAfterSpawningProcess: false)
+    let error = FileDescriptorOutput.fileDescriptor(error, closeAfterSpawningProcess: false)
+    guard let input else { return try await run(configuration, input: .none, output: output, error: error).terminationStatus }
+    return try await run(configuration, input: .fileDescriptor(input, closeAfterSpawningProcess: false),
+                         output: output, error: error).terminationStatus
 }
