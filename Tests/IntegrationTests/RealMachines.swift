@@ -61,6 +61,10 @@ extension RealMachines {
             let result = try await CLI.berth("create", "--memory", "1024", "--timeout", "2", name, expectSuccess: false)
             #expect(result.status != 0)
             #expect(result.error.contains("timed out waiting for"))
+            // The guest's console log outlives the machine's folder, for the user to read why.
+            let keptLog = "\(CLI.storePath)/logs/\(name)-console.log"
+            #expect(result.error.contains("see the console log at \(keptLog)"), "\(result.error)")
+            #expect(FileManager.default.fileExists(atPath: keptLog))
             #expect(try await Witness.leftovers(of: name) == [])
             #expect(try await CLI.berth("ls", "-q").output.contains(name) == false)
         }

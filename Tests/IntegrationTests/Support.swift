@@ -52,10 +52,20 @@ enum CLI {
                                                   environment: environment(store: store, extra: extraEnvironment), timeout: timeout)
         let result = Result(status: output.status, output: output.standardOutput, error: output.standardError)
         if expectSuccess {
-            #expect(result.status == 0, "berth \(arguments.joined(separator: " ")) failed:\n\(result.error)",
+            #expect(result.status == 0, "berth \(arguments.joined(separator: " ")) failed:\n\(result.error)\(consoleTail(named: result.error))",
                     sourceLocation: sourceLocation)
         }
         return result
+    }
+
+    /// The end of the console log a failed berth command names, so that a test run's output shows
+    /// what the guest was doing when berth gave up on it.
+    static func consoleTail(named error: String, lines: Int = 60) -> String {
+        guard let range = error.range(of: #"console log at (\S+\.log)"#, options: .regularExpression) else { return "" }
+        let path = String(error[range].dropFirst("console log at ".count))
+        guard let data = FileManager.default.contents(atPath: path) else { return "" }
+        let tail = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).suffix(lines)
+        return "\n--- the last \(tail.count) lines of \(path):\n" + tail.joined(separator: "\n")
     }
 
     /// The variables `berth env NAME` prints, parsed from its bash output.

@@ -149,6 +149,8 @@ extension Machines {
                 if config.tunnel == nil, !FileManager.default.fileExists(atPath: log.path) {
                     _ = FileManager.default.createFile(atPath: log.path, contents: nil, attributes: [.posixPermissions: 0o600])
                 }
+                // Undone after the domain is gone (its log complete), before the folder is removed.
+                if config.tunnel == nil { operation.onFailure("console log") { store.keepConsoleLogOfFailedCreate(request.name) } }
                 try await driver.define(config, consoleLog: log)
                 let frozen = config
                 operation.onFailure("domain") { try await driver.undefine(frozen) }
@@ -162,22 +164,25 @@ extension Machines {
 
             let timeout = request.waitTimeout ?? (virtChoice.virtType == .kvm ? .seconds(300) : .seconds(900))
             let deadline = ContinuousClock.now + timeout
+            // Where the console log will be once this create has failed and removed the machine's folder.
+            let keptLog = config.tunnel == nil ? try store.failedCreateConsoleLog(request.name) : nil
             // A machine on another host is not reachable from here but through its Docker tunnel.
             if config.tunnel == nil {
                 try await operation.stage("waiting for SSH") {
-                    try await waitUntil(deadline, for: config, what: "SSH on \(config.network.ip):22") {
+                    try await waitUntil(deadline, for: config, what: "SSH on \(config.network.ip):22", consoleLog: keptLog) {
                         await TCPProbe.isOpen(host: config.network.ip, port: config.ssh.port)
                     }
                 }
             }
             try await operation.stage("waiting for Docker") {
                 let endpoint = try endpoint(config)
-                try await waitUntil(deadline, for: config, what: "Docker on \(config.dockerURL)") {
+                try await waitUntil(deadline, for: config, what: "Docker on \(config.dockerURL)", consoleLog: keptLog) {
                     await endpoint.ping()
                 }
             }
             config.status = .ready
             config.timings = BootTimings(operation: "create", phases: timeline.recorded)
+            store.forgetFailedCreateLog(request.name)
             try store.save(config)
             if request.guestTimings {
                 config.timings = await withGuestTimings(config.timings!, of: config, timeline: timeline)
@@ -427,9 +432,9 @@ extension Machines {
     /// every `interval` rather than with a growing backoff: the answer is seen within that much of
     /// the moment the guest gives it. A machine that stops meanwhile ends the wait at once; a
     /// libvirt daemon that restarts meanwhile does not.
-    func waitUntil(_ deadline: ContinuousClock.Instant, for config: MachineConfig, what: String,
+    func waitUntil(_ deadline: ContinuousClock.Instant, for config: MachineConfig, what: String, consoleLog kept: URL? = nil,
                    interval: Duration = .milliseconds(200), _ check: () async -> Bool) async throws {
-        let consoleLog = (try? store.consoleLog(config.name).path) ?? "its machine folder"
+        let consoleLog = (kept ?? (try? store.consoleLog(config.name)))?.path ?? "its machine folder"
         while ContinuousClock.now < deadline {
             let attempt = ContinuousClock.now
             if await check() { return }

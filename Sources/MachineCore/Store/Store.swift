@@ -1,7 +1,8 @@
 import Foundation
 
 /// berth's storage folder: `certs/` (the CA and client certificate shared by all machines),
-/// `machines/NAME/` (config.json, keys, certificates, console log) and `images/` (the image cache).
+/// `machines/NAME/` (config.json, keys, certificates, console log), `images/` (the image cache) and
+/// `logs/` (console logs of failed creates).
 ///
 /// Found, in order, at `--storage-path`, `$BERTH_STORAGE_PATH`, `$MACHINE_STORAGE_PATH` (Docker
 /// Machine's name for it), `$XDG_DATA_HOME/berth`, `~/.local/share/berth`.
@@ -43,6 +44,32 @@ public struct Store: Sendable {
 
     func configFile(_ name: String) throws -> URL { try machineDirectory(name).appendingPathComponent("config.json") }
     public func consoleLog(_ name: String) throws -> URL { try machineDirectory(name).appendingPathComponent("console.log") }
+
+    /// Console logs of creates that failed, kept after their machine folder is gone: the log says
+    /// why the guest never answered.
+    var failedCreateLogsDirectory: URL { root.appendingPathComponent("logs") }
+
+    /// Where the console log of a failed create of `name` is kept (until the next create of that name).
+    public func failedCreateConsoleLog(_ name: String) throws -> URL {
+        try MachineName.validate(name)
+        return failedCreateLogsDirectory.appendingPathComponent("\(name)-console.log")
+    }
+
+    /// Moves the machine's console log out of its folder, which a failed create is about to remove.
+    /// Best effort: the log only helps to explain the failure.
+    func keepConsoleLogOfFailedCreate(_ name: String) {
+        guard let log = try? consoleLog(name), let kept = try? failedCreateConsoleLog(name),
+              FileManager.default.fileExists(atPath: log.path),
+              (try? SecureFile.createDirectory(failedCreateLogsDirectory)) != nil else { return }
+        try? FileManager.default.removeItem(at: kept)
+        try? FileManager.default.moveItem(at: log, to: kept)
+    }
+
+    /// Drops the kept console log of an earlier failed create of `name`.
+    func forgetFailedCreateLog(_ name: String) {
+        guard let kept = try? failedCreateConsoleLog(name) else { return }
+        try? FileManager.default.removeItem(at: kept)
+    }
 
     /// Creates the folders, each readable by its owner only.
     public func prepare() throws {
