@@ -24,7 +24,9 @@ extension RealMachines {
     @Suite(.serialized) struct Lifecycle {
         /// The image without Docker Engine: cloud-init installs docker.io from Debian on first boot.
         /// Before that, a create killed in the middle of uploading the image into the pool leaves a
-        /// half-written volume; the next create notices and uploads it again.
+        /// half-written volume; the next create notices and uploads it again. The user's own
+        /// cloud-config rides along: `create` returns once cloud-init has finished (Docker's install,
+        /// which restarts it, and the user's commands), and says that the last command failed.
         @Test func plainImageGetsDockerFromCloudInit() async throws {
             let image = try await TestImages.ensure(.plain)
             #expect(image.facts.dockerVersion == nil)
@@ -39,7 +41,18 @@ extension RealMachines {
             #expect(try await Witness.virsh("vol-list", "berth").contains(volume), "the half-uploaded volume is there")
             try await CLI.berth("rm", "-f", name)
 
-            try await CLI.berth("create", "--memory", "1024", "--image", image.name, name)
+            let userConfig = FileManager.default.temporaryDirectory.appendingPathComponent("berth-it-user-\(UUID().uuidString).yaml")
+            try """
+                #cloud-config
+                runcmd:
+                  - [sh, -c, "sleep 15; echo set up by your cloud-config > /var/tmp/berth-user-setup"]
+                  - [sh, -c, "exit 3"]
+                """.write(to: userConfig, atomically: true, encoding: .utf8)
+            defer { try? FileManager.default.removeItem(at: userConfig) }
+            let created = try await CLI.berth("create", "--memory", "1024", "--image", image.name, "--cloud-init", userConfig.path, name)
+            #expect(created.error.contains("cloud-init reported errors on \(name)"), "\(created.error)")
+            let setUp = try await CLI.berth("ssh", name, "--", "cat", "/var/tmp/berth-user-setup")
+            #expect(setUp.output.trimmingCharacters(in: .whitespacesAndNewlines) == "set up by your cloud-config")
             let imported = try await CLI.docker(["import", "-", "berth-test/busybox"], machine: name,
                                                 input: try CLI.busyboxTarball())
             #expect(imported.status == 0, "docker import failed: \(imported.error)")

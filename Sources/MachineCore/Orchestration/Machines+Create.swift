@@ -180,6 +180,13 @@ extension Machines {
                     await endpoint.ping()
                 }
             }
+            // cloud-init may still be at work after Docker first answered: the user's cloud-config,
+            // or the end of Docker's install (which restarts it). The machine is ready after that.
+            if config.userCloudConfig != nil || !config.image.hasDocker {
+                try await operation.stage("waiting for cloud-init") {
+                    try await waitForUserCloudConfig(of: config, until: deadline, reporter: reporter)
+                }
+            }
             config.status = .ready
             config.timings = BootTimings(operation: "create", phases: timeline.recorded)
             store.forgetFailedCreateLog(request.name)
@@ -203,6 +210,23 @@ extension Machines {
             reporter.note(warning)
         }
         return created
+    }
+
+    /// Waits until cloud-init has finished in the guest (see `CloudInitCompletion`); what
+    /// cloud-init reports as errors becomes one warning line.
+    func waitForUserCloudConfig(of config: MachineConfig, until deadline: ContinuousClock.Instant,
+                                 reporter: StageReporter) async throws {
+        let remaining = max(deadline - ContinuousClock.now, .seconds(1))
+        let output: String
+        do {
+            output = try await SSHCommand(config: config, store: store)
+                .run("sudo sh -c \(SSHCommand.quote(CloudInitCompletion.waitScript))", timeout: remaining)
+        } catch let error as BerthError where error.code == .timeout {
+            throw BerthError(.timeout, "timed out waiting for cloud-init to finish on \(config.name); see the console log at \((try? store.failedCreateConsoleLog(config.name).path) ?? "its machine folder")")
+        }
+        if let warning = CloudInitCompletion.warning(for: CloudInitCompletion.parse(output), machine: config.name) {
+            reporter.note(warning)
+        }
     }
 
     /// Adds the guest's side of the boot to `timings`, read over SSH (see `GuestBootReport`).
