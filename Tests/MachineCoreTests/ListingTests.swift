@@ -7,42 +7,6 @@ import Testing
 /// but never answers (Docker hangs).
 @Suite("ls: active, Timeout, response times, natural order")
 struct ListingTests {
-    /// A listening socket on 127.0.0.1 that never accepts: connections complete in the kernel and
-    /// then hear nothing, as from a Docker that hangs.
-    final class SilentListener {
-        let socket: Int32
-        let port: Int
-
-        init() throws {
-            let fd = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            address.sin_port = 0
-            let bound = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            guard bound == 0, listen(fd, 8) == 0 else {
-                close(fd)
-                throw POSIXError(.EADDRINUSE)
-            }
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            _ = withUnsafeMutablePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-            }
-            socket = fd
-            port = Int(UInt16(bigEndian: address.sin_port))
-        }
-
-        deinit { close(socket) }
-    }
-
-    /// A port on 127.0.0.1 where nothing listens.
-    static func closedPort() throws -> Int {
-        let listener = try SilentListener()
-        return listener.port // closed again when the listener goes
-    }
-
     static func config(_ name: String, domain: String, port: Int) -> MachineConfig {
         var config = StoreTests.sampleConfig(name)
         config.hypervisor.domainName = domain
@@ -57,8 +21,10 @@ struct ListingTests {
         defer { directory.remove() }
         let store = Store(root: directory.url)
         try store.prepare()
-        let silent = try SilentListener()
-        let refused = try Self.closedPort()
+        let silent = try LoopbackListener()
+        let refusing = try LoopbackListener(listening: false)
+        defer { silent.close(); refusing.close() }
+        let refused = refusing.port
         let configs = [
             Self.config("dev10", domain: "test", port: silent.port),
             Self.config("dev2", domain: "test", port: refused),

@@ -20,9 +20,6 @@ import Testing
         return config
     }
 
-    /// A loopback port nothing listens on: a server that is down.
-    static func closedPort() throws -> Int { try FreePort.find() }
-
     // MARK: - configs
 
     @Test func aGenericConfigRoundTripsThroughTheStoreWithItsSwarmRecord() throws {
@@ -170,7 +167,9 @@ import Testing
         defer { listener.close() }
         let machines = Machines(store: Store(root: URL(fileURLWithPath: "/var/empty")))
         #expect(try await machines.state(of: Self.server("up", port: listener.port)) == .running)
-        #expect(try await machines.state(of: Self.server("down", port: try Self.closedPort())) == .stopped)
+        let down = try LoopbackListener(listening: false)
+        defer { down.close() }
+        #expect(try await machines.state(of: Self.server("down", port: down.port)) == .stopped)
     }
 
     @Test func berthDoesNotPowerGenericMachines() async throws {
@@ -222,7 +221,9 @@ import Testing
         defer { folder.remove() }
         let store = Store(root: folder.url)
         try store.prepare()
-        let port = try Self.closedPort()
+        let refusing = try LoopbackListener(listening: false)
+        defer { refusing.close() }
+        let port = refusing.port
         try store.save(Self.server("m1", port: port,
                                    swarm: .init(role: .manager, manager: "m1", nodeID: "n1", advertiseAddress: "127.0.0.1")))
         try store.save(Self.server("w1", address: "127.0.0.2", port: port,
@@ -249,7 +250,9 @@ import Testing
         defer { folder.remove() }
         let store = Store(root: folder.url)
         try store.prepare()
-        let port = try Self.closedPort()
+        let refusing = try LoopbackListener(listening: false)
+        defer { refusing.close() }
+        let port = refusing.port
         try store.save(Self.server("plain", port: port))
         try store.save(Self.server("m1", port: port, swarm: .init(role: .manager, manager: "m1", nodeID: "n1", advertiseAddress: "127.0.0.1")))
         let machines = Machines(store: store)
@@ -270,7 +273,9 @@ import Testing
         try store.prepare()
         let listener = try LoopbackListener()
         defer { listener.close() }
-        let down = try Self.closedPort()
+        let refusing = try LoopbackListener(listening: false)
+        defer { refusing.close() }
+        let down = refusing.port
         try store.save(Self.server("solo", port: down))
         try store.save(Self.server("m1", port: down, swarm: .init(role: .manager, manager: "m1", nodeID: "n1", advertiseAddress: "127.0.0.1")))
         try store.save(Self.server("m2", port: listener.port,
@@ -288,7 +293,9 @@ import Testing
         defer { folder.remove() }
         let store = Store(root: folder.url)
         try store.prepare()
-        let port = try Self.closedPort()
+        let refusing = try LoopbackListener(listening: false)
+        defer { refusing.close() }
+        let port = refusing.port
         try store.save(Self.server("srv", port: port,
                                    swarm: .init(role: .manager, manager: "srv", nodeID: "n1", advertiseAddress: "127.0.0.1")))
         let rows = await Machines(store: store).list(timeout: .seconds(1))
@@ -301,13 +308,18 @@ import Testing
     }
 }
 
-/// A TCP listener on a free port of 127.0.0.1, so a probe finds something answering.
+/// A TCP socket on a free port of 127.0.0.1 that never accepts. Listening, connections complete in
+/// the kernel and then hear nothing: a probe finds something answering, a Docker that hangs.
+/// Not listening, it holds a port that refuses every connection (a server or Docker that is down)
+/// and that no other test is handed while it is held.
 final class LoopbackListener: @unchecked Sendable {
     let socket: Int32
     let port: Int
 
-    init() throws {
-        guard let (socket, port) = FreePort.bindLoopback(), listen(socket, 4) == 0 else {
+    init(listening: Bool = true) throws {
+        guard let (socket, port) = FreePort.bindLoopback() else { throw BerthError(.command, "cannot bind on 127.0.0.1") }
+        guard !listening || listen(socket, 4) == 0 else {
+            Glibc.close(socket)
             throw BerthError(.command, "cannot listen on 127.0.0.1")
         }
         self.socket = socket

@@ -142,7 +142,8 @@ struct ForwarderTCPTests {
 
     @Test("a target that refuses shows as a failure in the status, and the client is cut off")
     func targetRefuses() async throws {
-        let closedPort = try freePort()
+        let refusing = try RefusingPort()
+        let closedPort = refusing.port
         let (forwarder, port) = try await forward(to: closedPort)
 
         let reply = try await within(10) { try? await exchange(port, sending: Array("x".utf8)) }
@@ -154,5 +155,6 @@ struct ForwarderTCPTests {
         #expect(status.openConnections == 0)
         #expect(status.lastFailure?.contains("127.0.0.1:\(closedPort)") == true)
         await forwarder.close()
+        withExtendedLifetime(refusing) {}
     }
 }

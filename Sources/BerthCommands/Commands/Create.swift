@@ -9,8 +9,9 @@ struct Create: AsyncParsableCommand {
         abstract: "Create a machine: a VM running Docker Engine that the host's docker can talk to.",
         discussion: """
             Runs in stages (preflight, image, disk, network, cloud-init seed, boot, waiting for SSH, \
-            waiting for Docker) and prints each with its time. A failed or interrupted create removes \
-            everything it made. Once Docker answers, the Docker context berth-NAME is written (docker --context \
+            waiting for Docker, and waiting for cloud-init when it has work) and prints each with its time. \
+            A failed or interrupted create removes everything it made but the guest's console log, which its \
+            error names. Once Docker answers, the Docker context berth-NAME is written (docker --context \
             berth-NAME ps), unless --no-context. Exits with status 3 when the host fails the checks before \
             anything is made (libvirt, storage pool, KVM probe), as Docker Machine did; `berth doctor` says why.
             With --driver generic, takes over an existing Debian or Ubuntu server over SSH instead (stages SSH, \
@@ -46,7 +47,7 @@ struct Create: AsyncParsableCommand {
     @Option(name: .customLong("engine-registry-mirror"), help: "A registry mirror URL (repeatable).")
     var engineRegistryMirror: [String] = []
     @Option(name: .customLong("engine-storage-driver"), help: "Docker's storage driver.") var engineStorageDriver: String?
-    @Option(name: .customLong("cloud-init"), help: "Your own cloud-config file, merged into berth's.") var cloudInit: String?
+    @Option(name: .customLong("cloud-init"), help: "Your own cloud-config file, merged into berth's; create returns once cloud-init has run it.") var cloudInit: String?
     @Option(name: .customLong("ssh-key"), help: "Use this SSH private key instead of generating one.") var sshKey: String?
     @Option(help: "Seconds to wait for Docker to answer (default: 300 with KVM, 900 without).") var timeout: Int?
     @Option(name: [.short, .customLong("publish")],

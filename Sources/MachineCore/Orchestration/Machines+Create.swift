@@ -184,7 +184,7 @@ extension Machines {
             // or the end of Docker's install (which restarts it). The machine is ready after that.
             if config.userCloudConfig != nil || !config.image.hasDocker {
                 try await operation.stage("waiting for cloud-init") {
-                    try await waitForUserCloudConfig(of: config, until: deadline, reporter: reporter)
+                    try await waitForCloudInit(on: config, until: deadline, consoleLog: keptLog, reporter: reporter)
                 }
             }
             config.status = .ready
@@ -214,15 +214,15 @@ extension Machines {
 
     /// Waits until cloud-init has finished in the guest (see `CloudInitCompletion`); what
     /// cloud-init reports as errors becomes one warning line.
-    func waitForUserCloudConfig(of config: MachineConfig, until deadline: ContinuousClock.Instant,
-                                 reporter: StageReporter) async throws {
+    func waitForCloudInit(on config: MachineConfig, until deadline: ContinuousClock.Instant, consoleLog: URL?,
+                          reporter: StageReporter) async throws {
         let remaining = max(deadline - ContinuousClock.now, .seconds(1))
         let output: String
         do {
             output = try await SSHCommand(config: config, store: store)
                 .run("sudo sh -c \(SSHCommand.quote(CloudInitCompletion.waitScript))", timeout: remaining)
         } catch let error as BerthError where error.code == .timeout {
-            throw BerthError(.timeout, "timed out waiting for cloud-init to finish on \(config.name); see the console log at \((try? store.failedCreateConsoleLog(config.name).path) ?? "its machine folder")")
+            throw BerthError(.timeout, "timed out waiting for cloud-init to finish on \(config.name)" + (consoleLog.map { "; see the console log at \($0.path)" } ?? ""))
         }
         if let warning = CloudInitCompletion.warning(for: CloudInitCompletion.parse(output), machine: config.name) {
             reporter.note(warning)
