@@ -389,6 +389,16 @@ public actor LibvirtDriver: Driver {
         }
     }
 
+    /// Whether the network has a DHCP lease for the machine's MAC address: false means the guest
+    /// has not asked for its address (yet), so it never got as far as its network. A lease can be
+    /// left from an earlier machine of the same name, so true proves less.
+    public func hasDHCPLease(_ attachment: MachineConfig.NetworkAttachment) async throws -> Bool {
+        try await libvirt("reading the DHCP leases of network \(attachment.name)") { connection in
+            guard let network = try await connection.networkIfExists(named: attachment.name) else { return false }
+            return try await !network.dhcpLeases(mac: attachment.mac.lowercased()).isEmpty
+        }
+    }
+
     // MARK: - Domain
 
     /// Defines the machine's domain. Fails, touching nothing, when a domain of that name exists.

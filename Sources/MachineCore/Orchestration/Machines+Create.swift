@@ -169,7 +169,8 @@ extension Machines {
             // A machine on another host is not reachable from here but through its Docker tunnel.
             if config.tunnel == nil {
                 try await operation.stage("waiting for SSH") {
-                    try await waitUntil(deadline, for: config, what: "SSH on \(config.network.ip):22", consoleLog: keptLog) {
+                    try await waitUntil(deadline, for: config, what: "SSH on \(config.network.ip):22", consoleLog: keptLog,
+                                        explainTimeout: { await addressNotTaken(by: config, driver: driver) }) {
                         await TCPProbe.isOpen(host: config.network.ip, port: config.ssh.port)
                     }
                 }
@@ -457,6 +458,7 @@ extension Machines {
     /// the moment the guest gives it. A machine that stops meanwhile ends the wait at once; a
     /// libvirt daemon that restarts meanwhile does not.
     func waitUntil(_ deadline: ContinuousClock.Instant, for config: MachineConfig, what: String, consoleLog kept: URL? = nil,
+                   explainTimeout: () async -> String? = { nil },
                    interval: Duration = .milliseconds(200), _ check: () async -> Bool) async throws {
         let consoleLog = (kept ?? (try? store.consoleLog(config.name)))?.path ?? "its machine folder"
         while ContinuousClock.now < deadline {
@@ -468,7 +470,15 @@ extension Machines {
             let next = attempt + interval
             if next > ContinuousClock.now { try await Task.sleep(until: min(next, deadline), clock: .continuous) }
         }
-        throw BerthError(.timeout, "timed out waiting for \(what); see the console log at \(consoleLog)")
+        let why = await explainTimeout().map { " (\($0))" } ?? ""
+        throw BerthError(.timeout, "timed out waiting for \(what)\(why); see the console log at \(consoleLog)")
+    }
+
+    /// Why a guest may not answer on its address: it never asked berth's network for it (no DHCP
+    /// lease), so its boot stopped before its network came up. Nil when that is not known to be so.
+    func addressNotTaken(by config: MachineConfig, driver: LibvirtDriver) async -> String? {
+        guard !driver.usesUserModeNetwork, (try? await driver.hasDHCPLease(config.network)) == false else { return nil }
+        return "the guest never asked network \(config.network.name) for its address: it has no DHCP lease"
     }
 }
 
