@@ -99,7 +99,7 @@ let package = Package(
         ]),
         .testTarget(name: "GuestfsTests", dependencies: ["Guestfs", "SeedImage"]),
         .testTarget(name: "PortForwardingTests", dependencies: [
-            "PortForwarding",
+            "PortForwarding", "TestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Crypto", package: "swift-crypto"),

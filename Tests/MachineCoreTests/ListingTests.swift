@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import MachineCore
 
 /// `berth ls`'s rules, against libvirt's test driver (its built-in domain "test" is running) and
@@ -21,8 +22,8 @@ struct ListingTests {
         defer { directory.remove() }
         let store = Store(root: directory.url)
         try store.prepare()
-        let silent = try LoopbackListener()
-        let refusing = try LoopbackListener(listening: false)
+        let silent = try LoopbackPort(listening: true)
+        let refusing = try LoopbackPort()
         defer { silent.close(); refusing.close() }
         let refused = refusing.port
         let configs = [

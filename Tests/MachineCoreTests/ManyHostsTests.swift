@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import MachineCore
 
 /// Existing servers (`--driver generic`) and swarm records, without a server or a VM: configs,
@@ -163,11 +164,11 @@ import Testing
     // MARK: - state and power
 
     @Test func aServersStateIsWhetherItsSSHPortAnswers() async throws {
-        let listener = try LoopbackListener()
+        let listener = try LoopbackPort(listening: true)
         defer { listener.close() }
         let machines = Machines(store: Store(root: URL(fileURLWithPath: "/var/empty")))
         #expect(try await machines.state(of: Self.server("up", port: listener.port)) == .running)
-        let down = try LoopbackListener(listening: false)
+        let down = try LoopbackPort()
         defer { down.close() }
         #expect(try await machines.state(of: Self.server("down", port: down.port)) == .stopped)
     }
@@ -221,7 +222,7 @@ import Testing
         defer { folder.remove() }
         let store = Store(root: folder.url)
         try store.prepare()
-        let refusing = try LoopbackListener(listening: false)
+        let refusing = try LoopbackPort()
         defer { refusing.close() }
         let port = refusing.port
         try store.save(Self.server("m1", port: port,
@@ -250,7 +251,7 @@ import Testing
         defer { folder.remove() }
         let store = Store(root: folder.url)
         try store.prepare()
-        let refusing = try LoopbackListener(listening: false)
+        let refusing = try LoopbackPort()
         defer { refusing.close() }
         let port = refusing.port
         try store.save(Self.server("plain", port: port))
@@ -271,9 +272,9 @@ import Testing
         defer { folder.remove() }
         let store = Store(root: folder.url)
         try store.prepare()
-        let listener = try LoopbackListener()
+        let listener = try LoopbackPort(listening: true)
         defer { listener.close() }
-        let refusing = try LoopbackListener(listening: false)
+        let refusing = try LoopbackPort()
         defer { refusing.close() }
         let down = refusing.port
         try store.save(Self.server("solo", port: down))
@@ -293,7 +294,7 @@ import Testing
         defer { folder.remove() }
         let store = Store(root: folder.url)
         try store.prepare()
-        let refusing = try LoopbackListener(listening: false)
+        let refusing = try LoopbackPort()
         defer { refusing.close() }
         let port = refusing.port
         try store.save(Self.server("srv", port: port,
@@ -306,25 +307,4 @@ import Testing
         #expect(rows.first?.swarm == .init(role: .manager, manager: "srv"))
         #expect(rows.first?.swarm?.column == "srv (manager)")
     }
-}
-
-/// A TCP socket on a free port of 127.0.0.1 that never accepts. Listening, connections complete in
-/// the kernel and then hear nothing: a probe finds something answering, a Docker that hangs.
-/// Not listening, it holds a port that refuses every connection (a server or Docker that is down)
-/// and that no other test is handed while it is held.
-final class LoopbackListener: @unchecked Sendable {
-    let socket: Int32
-    let port: Int
-
-    init(listening: Bool = true) throws {
-        guard let (socket, port) = FreePort.bindLoopback() else { throw BerthError(.command, "cannot bind on 127.0.0.1") }
-        guard !listening || listen(socket, 4) == 0 else {
-            Glibc.close(socket)
-            throw BerthError(.command, "cannot listen on 127.0.0.1")
-        }
-        self.socket = socket
-        self.port = port
-    }
-
-    func close() { Glibc.close(socket) }
 }

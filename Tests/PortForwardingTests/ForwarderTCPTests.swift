@@ -3,6 +3,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Testing
+import TestSupport
 
 @testable import PortForwarding
 
@@ -142,7 +143,8 @@ struct ForwarderTCPTests {
 
     @Test("a target that refuses shows as a failure in the status, and the client is cut off")
     func targetRefuses() async throws {
-        let refusing = try RefusingPort()
+        let refusing = try LoopbackPort()
+        defer { refusing.close() }
         let closedPort = refusing.port
         let (forwarder, port) = try await forward(to: closedPort)
 
@@ -155,6 +157,5 @@ struct ForwarderTCPTests {
         #expect(status.openConnections == 0)
         #expect(status.lastFailure?.contains("127.0.0.1:\(closedPort)") == true)
         await forwarder.close()
-        withExtendedLifetime(refusing) {}
     }
 }

@@ -4,6 +4,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Testing
+import TestSupport
 
 @testable import PortForwarding
 
@@ -45,41 +46,7 @@ func eventually(_ seconds: Double = 5, _ condition: @Sendable () async -> Bool) 
 
 /// A port nothing listens on right now (bound, read and released).
 func freePort(_ proto: TransportProtocol = .tcp) throws -> Int {
-    let (socket, port) = try bindLoopback(proto)
-    close(socket)
-    return port
-}
-
-/// A TCP port on 127.0.0.1 that refuses connections for as long as this value lives: bound but
-/// never listening, so no server another test starts meanwhile is handed the same port.
-final class RefusingPort {
-    let port: Int
-    private let socket: Int32
-
-    init() throws { (socket, port) = try bindLoopback(.tcp) }
-    deinit { close(socket) }
-}
-
-/// A socket bound to a port of the kernel's choice on 127.0.0.1, and that port.
-private func bindLoopback(_ proto: TransportProtocol) throws -> (socket: Int32, port: Int) {
-    let type = proto == .tcp ? Int32(SOCK_STREAM.rawValue) : Int32(SOCK_DGRAM.rawValue)
-    let socket = Glibc.socket(AF_INET, type, 0)
-    guard socket >= 0 else { throw TimedOut(what: "socket") }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-            bind(socket, pointer, length) == 0 && getsockname(socket, pointer, &length) == 0
-        }
-    }
-    guard bound else {
-        close(socket)
-        throw TimedOut(what: "bind")
-    }
-    return (socket, Int(UInt16(bigEndian: address.sin_port)))
+    try freeLoopbackPort(udp: proto == .udp)
 }
 
 /// Whether a TCP listener can bind `port` on 127.0.0.1 now.

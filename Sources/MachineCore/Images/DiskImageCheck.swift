@@ -160,6 +160,9 @@ enum DiskImageCheck {
 
     /// Runs `qemu-img check` on a qcow2 file (whose header was checked first, so it names nothing
     /// else to open). Leaked clusters are harmless; errors mean a truncated or damaged file.
+    /// A helper program because no library offers this check: libvirt and libguestfs have no call
+    /// for it and QEMU has no C API; `qemu-img` is QEMU's own checker of its format's tables, which
+    /// berth would otherwise have to write again.
     static func checkIntegrity(_ url: URL) async throws {
         guard let qemuImg = HelperProgram.which("qemu-img") else { throw DiskImageProblem.checkerMissing }
         let output = try await HelperProgram.capture(qemuImg, ["check", "-f", "qcow2", "--output=json", url.path])

@@ -183,7 +183,7 @@ extension Machines {
             }
             // cloud-init may still be at work after Docker first answered: the user's cloud-config,
             // or the end of Docker's install (which restarts it). The machine is ready after that.
-            if config.userCloudConfig != nil || !config.image.hasDocker {
+            if GuestSeed.cloudInitHasWork(hasUserCloudConfig: config.userCloudConfig != nil, imageHasDocker: config.image.hasDocker) {
                 try await operation.stage("waiting for cloud-init") {
                     try await waitForCloudInit(on: config, until: deadline, consoleLog: keptLog, reporter: reporter)
                 }

@@ -23,7 +23,13 @@ public struct GuestSeed: Sendable, Equatable {
 
     public init(machine: GuestProvisioning, hasUserCloudConfig: Bool) {
         self.machine = machine
-        self.runsCloudInit = hasUserCloudConfig || !machine.imageHasDocker
+        self.runsCloudInit = Self.cloudInitHasWork(hasUserCloudConfig: hasUserCloudConfig, imageHasDocker: machine.imageHasDocker)
+    }
+
+    /// Whether cloud-init has work on a machine: a user's cloud-config, or Docker Engine to
+    /// install. berth-cloud-init.service runs only then, and `create` waits for it to finish.
+    public static func cloudInitHasWork(hasUserCloudConfig: Bool, imageHasDocker: Bool) -> Bool {
+        hasUserCloudConfig || !imageHasDocker
     }
 
     /// What goes where in the guest, with modes and owners.
